@@ -1,0 +1,113 @@
+# Copyright (c) 2026, scimkit.atlassian contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module is private to scimkit.atlassian and may change in any release.
+
+"""Typed errors raised by module_utils; only the module base turns them into fail_json."""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+
+class ScimKitError(Exception):
+    """Base of every error this collection raises on purpose.
+
+    ``str(error)`` is the message shown to the user; it never contains a secret.
+    ``details`` holds extra, secret-free keys returned next to ``msg``.
+    """
+
+    def __init__(self, message: str, **details: t.Any) -> None:
+        super().__init__(message)
+        self.details = {key: value for key, value in details.items() if value is not None}
+
+
+class ConfigError(ScimKitError):
+    """The task's options cannot work together (found before any request)."""
+
+
+class DependencyError(ScimKitError):
+    """A required Python library is missing or too old."""
+
+    def __init__(self, library: str, *, traceback: str | None = None) -> None:
+        super().__init__(f"The Python library {library} is required but could not be imported.")
+        self.library = library
+        self.traceback = traceback
+
+
+class CredentialError(ScimKitError):
+    """The private key or passphrase cannot be used to sign an assertion."""
+
+
+class TransportError(ScimKitError):
+    """No usable HTTP answer: DNS, connection refused, TLS failure, timeout.
+
+    ``maybe_applied`` tells whether the server may have acted on the request before the
+    answer was lost; a create must then look before it tries again.
+    """
+
+    def __init__(self, message: str, *, maybe_applied: bool) -> None:
+        super().__init__(message)
+        self.maybe_applied = maybe_applied
+
+
+class TokenError(ScimKitError):
+    """The authorization server refused to issue a token (RFC 6749 section 5.2)."""
+
+    def __init__(self, message: str, *, status: int | None = None, error: str | None = None,
+                 error_description: str | None = None) -> None:
+        super().__init__(message, status=status, error=error, error_description=error_description)
+        self.status = status
+        self.error = error
+        self.error_description = error_description
+
+
+class ApiError(ScimKitError):
+    """The SCIM service provider answered with an error (RFC 7644 section 3.12)."""
+
+    def __init__(self, message: str, *, status: int, method: str, path: str,
+                 scim_type: str | None = None, detail: str | None = None) -> None:
+        super().__init__(message, status=status, scim_type=scim_type, detail=detail)
+        self.status = status
+        self.method = method
+        self.path = path
+        self.scim_type = scim_type
+        self.detail = detail
+
+
+class ConflictError(ScimKitError):
+    """A resource could be neither created nor found (Atlassian hides some users)."""
+
+
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+
+
+def summarize_body(text: str, content_type: str | None, limit: int = 160) -> str:
+    """Describe a response body that is not the JSON we expected, briefly and readably.
+
+    Error pages from proxies ("502 Bad Gateway") tell the user a lot in a few words,
+    so keep a short excerpt with markup removed rather than the raw page.
+    """
+    if not text.strip():
+        return "an empty body"
+    excerpt = _SPACE.sub(" ", _TAG.sub(" ", text)).strip()
+    if len(excerpt) > limit:
+        excerpt = excerpt[:limit].rstrip() + "..."
+    kind = (content_type or "unknown content type").split(";")[0].strip()
+    return f"a non-JSON body ({kind}): {excerpt!r}"
+
+
+__all__ = [
+    "ApiError",
+    "ConfigError",
+    "ConflictError",
+    "CredentialError",
+    "DependencyError",
+    "ScimKitError",
+    "TokenError",
+    "TransportError",
+    "summarize_body",
+]

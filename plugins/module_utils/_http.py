@@ -1,0 +1,257 @@
+# Copyright (c) 2026, scimkit.atlassian contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module is private to scimkit.atlassian and may change in any release.
+
+"""The one HTTP layer: a keep-alive requests.Session with TLS settings, timeouts and retries.
+
+Retries are urllib3's ``Retry`` (bounded, exponential backoff, honours ``Retry-After``), with
+two additions: a 429 is retried for every method, because the server did not act on the
+request; and every pause is published through a shared :class:`BackoffGate`, so that when
+one worker of a bulk run is told to slow down, all of them do.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+import typing as t
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
+    DependencyError,
+    TransportError,
+)
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR: str | None = traceback.format_exc()
+    # Placeholders so that the subclasses below can be defined; they are never used.
+    HTTPAdapter = Retry = object  # type: ignore[misc,assignment]
+else:
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+
+COLLECTION_VERSION = "0.1.0"
+USER_AGENT = f"scimkit.atlassian/{COLLECTION_VERSION}"
+
+# Statuses worth another try (design.md): rate limited, or a gateway that could not reach the service.
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# PATCH is retried too: the operations this collection sends (replace, add of a member that may
+# already be there, remove by value) leave the same state when applied twice. POST is not.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
+# A Retry-After longer than this is not waited for in full; the next answer says again.
+MAX_RETRY_AFTER = 120.0
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """Connection options shared by every request of one task."""
+
+    validate_certs: bool = True
+    ca_path: str | None = None
+    timeout: float = 30.0
+    max_retries: int = 5
+    backoff_factor: float = 0.5
+    backoff_max: float = 30.0
+    pool_size: int = 10
+
+
+class BackoffGate:
+    """A pause shared by all threads of one task.
+
+    A rate limit is a property of the server, not of one connection: when any request is
+    told to wait, every request that starts later waits for the same moment.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._resume_at = 0.0
+
+    def hold(self, seconds: float) -> None:
+        """Keep every request from starting for ``seconds`` from now."""
+        if seconds <= 0:
+            return
+        with self._lock:
+            self._resume_at = max(self._resume_at, time.monotonic() + seconds)
+
+    def wait(self) -> None:
+        """Block until no pause is in force."""
+        while True:
+            with self._lock:
+                delay = self._resume_at - time.monotonic()
+            if delay <= 0:
+                return
+            time.sleep(delay)
+
+
+class _GatedRetry(Retry):  # type: ignore[misc,valid-type]
+    """urllib3 Retry that shares its pauses through a BackoffGate and retries 429 for any method."""
+
+    gate: BackoffGate | None = None
+
+    def new(self, **kwargs: t.Any) -> _GatedRetry:
+        retry = super().new(**kwargs)
+        retry.gate = self.gate
+        return retry
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if status_code == 429 and self.total:
+            # RFC 6585: the request was refused before it was processed, so even a POST is safe to resend.
+            return True
+        return super().is_retry(method, status_code, has_retry_after)
+
+    def get_retry_after(self, response: t.Any) -> float | None:
+        try:
+            seconds = super().get_retry_after(response)
+        except Exception:  # an unparsable Retry-After falls back to the exponential backoff
+            return None
+        return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
+
+    def sleep(self, response: t.Any = None) -> None:
+        delay = self.get_retry_after(response) if self.respect_retry_after_header and response is not None else None
+        if delay is None:
+            delay = self.get_backoff_time()
+        if self.gate is None:
+            time.sleep(delay)
+            return
+        self.gate.hold(delay)
+        self.gate.wait()
+
+
+class _GatedAdapter(HTTPAdapter):  # type: ignore[misc,valid-type]
+    """HTTPAdapter that does not start a request while the shared gate holds."""
+
+    def __init__(self, gate: BackoffGate, **kwargs: t.Any) -> None:
+        self._gate = gate
+        super().__init__(**kwargs)
+
+    def send(self, request: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        self._gate.wait()
+        return super().send(request, *args, **kwargs)
+
+
+def origin_of(url: str) -> str:
+    """Scheme, host and port of a URL: ``https://auth.atlassian.com``."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class HttpClient:
+    """One requests.Session for a whole task: keep-alive, pooled, shared by worker threads."""
+
+    def __init__(self, settings: HttpSettings) -> None:
+        if not HAS_REQUESTS:
+            raise DependencyError("requests", traceback=REQUESTS_IMPORT_ERROR)
+        self.settings = settings
+        self.gate = BackoffGate()
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        if not settings.validate_certs:
+            self.session.verify = False
+        elif settings.ca_path:
+            self.session.verify = settings.ca_path
+        adapter = self._adapter(IDEMPOTENT_METHODS)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+
+    def _adapter(self, allowed_methods: t.Collection[str]) -> _GatedAdapter:
+        retries = self.settings.max_retries
+        retry = _GatedRetry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            other=0,
+            redirect=3,
+            allowed_methods=frozenset(allowed_methods),
+            status_forcelist=RETRY_STATUSES,
+            backoff_factor=self.settings.backoff_factor,
+            backoff_max=self.settings.backoff_max,
+            backoff_jitter=self.settings.backoff_factor,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+            raise_on_redirect=False,
+        )
+        retry.gate = self.gate
+        return _GatedAdapter(self.gate, max_retries=retry, pool_connections=4, pool_maxsize=self.settings.pool_size)
+
+    def retry_posts_to(self, url: str) -> None:
+        """Let POSTs to ``url`` be retried like reads.
+
+        Meant for a token endpoint: asking twice for a token changes nothing anywhere.
+        """
+        self.session.mount(url, self._adapter(IDEMPOTENT_METHODS | {"POST"}))
+
+    def request(self, method: str, url: str, **kwargs: t.Any) -> t.Any:
+        """Send one request; raise TransportError when no HTTP answer came back."""
+        kwargs.setdefault("timeout", self.settings.timeout)
+        where = origin_of(url)
+        try:
+            return self.session.request(method, url, **kwargs)
+        except requests.exceptions.SSLError as exc:
+            raise TransportError(
+                f"TLS verification failed for {where}: {_reason(exc)}. "
+                "Set ca_path to the CA bundle that signed the server's certificate "
+                "(validate_certs=false turns verification off, for tests only).",
+                maybe_applied=False,
+            ) from None
+        except requests.exceptions.ConnectTimeout:
+            raise TransportError(
+                f"Timed out connecting to {where} after {self.settings.timeout:g} s.", maybe_applied=False
+            ) from None
+        except requests.exceptions.ReadTimeout:
+            raise TransportError(
+                f"{method} {url} got no answer within {self.settings.timeout:g} s (timeout).", maybe_applied=True
+            ) from None
+        except requests.exceptions.ConnectionError as exc:
+            refused = _never_sent(exc)
+            raise TransportError(
+                f"Could not reach {where}: {_reason(exc)}." if refused
+                else f"The connection to {where} broke during {method} {urlsplit(url).path}: {_reason(exc)}.",
+                maybe_applied=not refused,
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            raise TransportError(f"{method} to {where} failed: {_reason(exc)}.", maybe_applied=True) from None
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _never_sent(exc: Exception) -> bool:
+    """True when the failure happened while connecting, before any byte of the request left."""
+    text = repr(exc)
+    return any(marker in text for marker in ("NewConnectionError", "NameResolutionError", "ConnectTimeoutError"))
+
+
+def _reason(exc: Exception) -> str:
+    """The innermost, most telling part of a requests/urllib3 error message."""
+    reason: t.Any = exc
+    for _depth in range(5):
+        inner = getattr(reason, "reason", None) or (reason.args[0] if getattr(reason, "args", None) else None)
+        if inner is None or inner is reason or isinstance(inner, str):
+            break
+        reason = inner
+    text = str(reason)
+    # urllib3 prefixes "<urllib3.connection.HTTPConnection object at 0x...>: "; that helps nobody.
+    if ">: " in text:
+        text = text.split(">: ", 1)[1]
+    return text.rstrip(".")
+
+
+__all__ = [
+    "BackoffGate",
+    "HAS_REQUESTS",
+    "HttpClient",
+    "HttpSettings",
+    "REQUESTS_IMPORT_ERROR",
+    "USER_AGENT",
+    "origin_of",
+]

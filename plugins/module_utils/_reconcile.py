@@ -1,0 +1,124 @@
+# Copyright (c) 2026, scimkit.atlassian contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module is private to scimkit.atlassian and may change in any release.
+
+"""Bring one SCIM user to its desired state: find, then plan, then (outside check mode) apply.
+
+Check mode and a real run share every step up to the write, so they cannot disagree about
+``changed`` or the diff.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass, field
+
+from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError
+from ansible_collections.scimkit.atlassian.plugins.module_utils._users import (
+    UserSpec,
+    apply_operations,
+    create_payload,
+    managed_view,
+    plan_update,
+    replacement_payload,
+)
+
+if t.TYPE_CHECKING:
+    from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import ScimClient
+
+USERS = "Users"
+
+
+@dataclass
+class Outcome:
+    """What happened (or, in check mode, would happen) to one user."""
+
+    action: str  # created, updated, deactivated, deleted or unchanged
+    user: dict[str, t.Any] | None
+    before: dict[str, t.Any] = field(default_factory=dict)
+    after: dict[str, t.Any] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return self.action != "unchanged"
+
+
+def find_user(client: ScimClient, spec: UserSpec) -> dict[str, t.Any] | None:
+    """The user a spec names: by id, else by externalId (exact), else by userName (case-insensitive)."""
+    if spec.id:
+        return client.get(USERS, spec.id)
+    if spec.external_id:
+        return client.find_one(USERS, "externalId", spec.external_id)
+    if spec.user_name:
+        return client.find_one(USERS, "userName", spec.user_name, case_insensitive=True)
+    return None
+
+
+def find_after_conflict(client: ScimClient, spec: UserSpec) -> dict[str, t.Any] | None:
+    """After a 409 or a lost answer, look wider: the user may hold our userName without our externalId."""
+    found = client.find_one(USERS, "externalId", spec.external_id) if spec.external_id else None
+    if found is None and spec.user_name:
+        found = client.find_one(USERS, "userName", spec.user_name, case_insensitive=True)
+    return found
+
+
+def describe_action(operations: list[dict[str, t.Any]]) -> str:
+    deactivates = any(op.get("path") == "active" and op.get("value") is False for op in operations)
+    return "deactivated" if deactivates else "updated"
+
+
+def update_user(client: ScimClient, current: dict[str, t.Any], operations: list[dict[str, t.Any]],
+                predicted: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Send the update: a minimal PATCH, or a PUT of the merged resource where PATCH is unsupported."""
+    user_id = current["id"]
+    if client.patch_supported():
+        result = client.patch(USERS, user_id, operations)
+    else:
+        result = client.replace(USERS, user_id, replacement_payload(predicted))
+    # RFC 7644 allows 204 without a body; read the user back only then.
+    return result or client.get(USERS, user_id) or predicted
+
+
+def reconcile_user(client: ScimClient, spec: UserSpec, *, check_mode: bool,
+                   current: dict[str, t.Any] | None = None, looked_up: bool = False) -> Outcome:
+    """Make one user match ``spec``. ``current``/``looked_up`` let a bulk caller pass a prefetched user."""
+    if not looked_up:
+        current = find_user(client, spec)
+
+    if spec.state == "absent":
+        if current is None:
+            return Outcome("unchanged", None)
+        if not check_mode:
+            client.delete(USERS, current["id"])
+        return Outcome("deleted", None, before=managed_view(spec, current))
+
+    if current is None:
+        if spec.id:
+            raise ConfigError(f"No user has id {spec.id!r}; SCIM cannot create a user with a chosen id.")
+        payload = create_payload(spec)
+        after = managed_view(spec, payload)
+        if check_mode:
+            return Outcome("created", payload, after=after)
+        created = client.create(USERS, payload, find_existing=lambda: find_after_conflict(client, spec),
+                                describe=f"user {spec.user_name!r}")
+        # A create resolved to an existing user may still differ from the spec.
+        operations = plan_update(spec, created)
+        if operations:
+            created = update_user(client, created, operations, apply_operations(created, operations))
+        return Outcome("created", created, after=after)
+
+    operations = plan_update(spec, current)
+    before = managed_view(spec, current)
+    if not operations:
+        return Outcome("unchanged", current, before=before, after=before)
+    predicted = apply_operations(current, operations)
+    after = managed_view(spec, predicted)
+    if check_mode:
+        return Outcome(describe_action(operations), predicted, before=before, after=after)
+    updated = update_user(client, current, operations, predicted)
+    return Outcome(describe_action(operations), updated, before=before, after=after)
+
+
+__all__ = ["Outcome", "find_after_conflict", "find_user", "reconcile_user", "update_user"]

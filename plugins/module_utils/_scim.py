@@ -1,0 +1,296 @@
+# Copyright (c) 2026, scimkit.atlassian contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module is private to scimkit.atlassian and may change in any release.
+
+"""The SCIM 2.0 client (RFC 7644): requests, errors, paging, lookups and safe creates."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from urllib.parse import quote
+
+from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
+    ApiError,
+    ConflictError,
+    ScimKitError,
+    TransportError,
+    summarize_body,
+)
+
+if t.TYPE_CHECKING:
+    from ansible_collections.scimkit.atlassian.plugins.module_utils._http import HttpClient
+    from ansible_collections.scimkit.atlassian.plugins.module_utils._token import TokenProvider
+
+ATLASSIAN_SCIM_URL = "https://api.atlassian.com/scim/directory/{directory_id}"
+SCIM_MEDIA_TYPE = "application/scim+json"
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+# Atlassian returns at most 100 resources a page; asking for more is pointless.
+PAGE_SIZE = 100
+# Answers after which a create may have been applied even though it reported failure.
+_AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
+
+_HINTS = {
+    401: " Check that the access token or SCIM API key is valid and has not expired "
+         "(Atlassian's directory API keys expire after a year).",
+    403: " The credential lacks permission for this directory: check the service account's "
+         "role and the grant Atlassian made for it.",
+    404: " Check base_url (or directory_id) names the right SCIM directory.",
+}
+
+
+def filter_eq(attribute: str, value: str) -> str:
+    """An exact-match SCIM filter (RFC 7644 section 3.4.2.2).
+
+    The value is a JSON string, so a quote or backslash in it is escaped and cannot change
+    the query. The operator is lower-case because Atlassian rejects ``EQ``.
+    """
+    return f"{attribute} eq {json.dumps(value, ensure_ascii=False)}"
+
+
+def parse_error(status: int, text: str, content_type: str | None, method: str, path: str) -> ApiError:
+    """Build an ApiError from a SCIM error body, tolerating the loose bodies real servers send.
+
+    Atlassian sends ``status`` as a string, sometimes omits ``scimType`` and once garbled the
+    schema URN, so nothing here insists on the RFC shape.
+    """
+    scim_type = detail = None
+    try:
+        payload = json.loads(text) if text else None
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict):
+        scim_type = payload.get("scimType") or None
+        detail = payload.get("detail") or payload.get("message") or payload.get("error_description") or None
+        if detail is None and isinstance(payload.get("error"), str):
+            detail = payload["error"]
+    message = f"SCIM {method} {path} failed: HTTP {status}"
+    if scim_type:
+        message += f" {scim_type}"
+    if detail:
+        message += f": {detail}"
+    elif not isinstance(payload, dict):
+        message += f" with {summarize_body(text, content_type)}"
+    message = message.rstrip(".") + "."
+    message += _HINTS.get(status, "")
+    return ApiError(message, status=status, method=method, path=path,
+                    scim_type=str(scim_type) if scim_type else None,
+                    detail=str(detail) if detail else None)
+
+
+class ScimClient:
+    """Speaks SCIM to one service provider, with one HTTP session and one token provider."""
+
+    def __init__(self, http: HttpClient, base_url: str, tokens: TokenProvider, *, page_size: int = PAGE_SIZE) -> None:
+        self._http = http
+        self.base_url = base_url.rstrip("/")
+        self._tokens = tokens
+        self.page_size = page_size
+        self._patch_supported: bool | None = None
+
+    # -- plumbing ---------------------------------------------------------
+
+    def request(self, method: str, path: str, *, params: dict[str, t.Any] | None = None,
+                body: t.Any = None) -> t.Any:
+        """Send one SCIM request and return its decoded JSON (None for an empty answer).
+
+        A 401 on a token this task fetched itself is answered by fetching a new token, once.
+        """
+        headers = {"Accept": f"{SCIM_MEDIA_TYPE}, application/json"}
+        data = None
+        if body is not None:
+            headers["Content-Type"] = SCIM_MEDIA_TYPE
+            data = json.dumps(body).encode()
+        for attempt in (1, 2):
+            token = self._tokens.token()
+            headers["Authorization"] = f"Bearer {token}"
+            response = self._http.request(method, self.base_url + path, params=params, data=data, headers=headers)
+            if response.status_code == 401 and attempt == 1 and self._tokens.can_renew:
+                self._tokens.invalidate(token)
+                continue
+            break
+        if response.status_code >= 400:
+            raise parse_error(response.status_code, response.text, response.headers.get("Content-Type"), method, path)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ScimKitError(
+                f"SCIM {method} {path} answered HTTP {response.status_code} with "
+                f"{summarize_body(response.text, response.headers.get('Content-Type'))}."
+            ) from None
+
+    @staticmethod
+    def _resource_path(resource_type: str, resource_id: str | None = None) -> str:
+        path = f"/{resource_type}"
+        return f"{path}/{quote(resource_id, safe='')}" if resource_id else path
+
+    # -- reads ------------------------------------------------------------
+
+    def get(self, resource_type: str, resource_id: str, **params: t.Any) -> dict[str, t.Any] | None:
+        """One resource by id, or None when the server says 404."""
+        try:
+            return self.request("GET", self._resource_path(resource_type, resource_id), params=params or None)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def iter_resources(self, resource_type: str, *, filter: str | None = None, attributes: str | None = None,
+                       excluded_attributes: str | None = None) -> t.Iterator[dict[str, t.Any]]:
+        """Every resource of a list, page by page (RFC 7644 section 3.4.2.4).
+
+        Paging trusts what came back, not what was asked: the next page starts after the
+        items actually returned, so a server that caps ``count`` below the request is still
+        read to the end. Pages are not snapshots, so a resource seen twice is yielded once.
+        """
+        params: dict[str, t.Any] = {"count": self.page_size}
+        if filter:
+            params["filter"] = filter
+        if attributes:
+            params["attributes"] = attributes
+        if excluded_attributes:
+            params["excludedAttributes"] = excluded_attributes
+        seen: set[str] = set()
+        start = 1
+        while True:
+            page = self.request("GET", f"/{resource_type}", params={**params, "startIndex": start}) or {}
+            resources = page.get("Resources") or []
+            for resource in resources:
+                key = resource.get("id")
+                if key in seen:
+                    continue
+                if key:
+                    seen.add(key)
+                yield resource
+            start += len(resources)
+            total = _as_int(page.get("totalResults"))
+            if not resources or total is None or start > total:
+                return
+
+    def list(self, resource_type: str, **kwargs: t.Any) -> list[dict[str, t.Any]]:
+        return list(self.iter_resources(resource_type, **kwargs))
+
+    def find_one(self, resource_type: str, attribute: str, value: str, *,
+                 case_insensitive: bool = False) -> dict[str, t.Any] | None:
+        """The single resource whose ``attribute`` equals ``value``; None if none; an error if several."""
+        wanted = value.casefold() if case_insensitive else value
+        matches = [
+            resource for resource in self.iter_resources(resource_type, filter=filter_eq(attribute, value))
+            if _attribute_value(resource, attribute, case_insensitive) == wanted
+        ]
+        if len(matches) > 1:
+            ids = ", ".join(str(resource.get("id")) for resource in matches)
+            raise ScimKitError(
+                f"{len(matches)} {resource_type} have {attribute} {value!r} (ids {ids}); "
+                "give the id option to say which one is meant."
+            )
+        return matches[0] if matches else None
+
+    def patch_supported(self) -> bool:
+        """Whether the ServiceProviderConfig advertises PATCH; assumed so when it cannot be read."""
+        if self._patch_supported is None:
+            try:
+                config = self.request("GET", "/ServiceProviderConfig") or {}
+                patch = config.get("patch") if isinstance(config, dict) else None
+                self._patch_supported = bool(patch.get("supported", True)) if isinstance(patch, dict) else True
+            except (ApiError, ScimKitError):
+                self._patch_supported = True
+        return self._patch_supported
+
+    # -- writes -----------------------------------------------------------
+
+    def create(self, resource_type: str, payload: dict[str, t.Any], *,
+               find_existing: t.Callable[[], dict[str, t.Any] | None], describe: str) -> dict[str, t.Any]:
+        """Create a resource without ever creating it twice.
+
+        A create answered 409 (uniqueness), or whose answer was lost after the request may
+        have reached the server, is resolved by looking the resource up: if it is there, it
+        is the one we wanted. Only when the lookup proves it absent is the create sent again.
+        """
+        path = self._resource_path(resource_type)
+        try:
+            return self.request("POST", path, body=payload)
+        except ApiError as exc:
+            if exc.status == 409:
+                existing = find_existing()
+                if existing is not None:
+                    return existing
+                raise ConflictError(_conflict_message(describe, exc), status=exc.status,
+                                    scim_type=exc.scim_type, detail=exc.detail) from None
+            if exc.status not in _AMBIGUOUS_STATUSES:
+                raise
+        except TransportError as exc:
+            if not exc.maybe_applied:
+                raise
+        existing = find_existing()
+        if existing is not None:
+            return existing
+        return self.request("POST", path, body=payload)
+
+    def patch(self, resource_type: str, resource_id: str, operations: list[dict[str, t.Any]]) -> dict[str, t.Any] | None:
+        """Apply PATCH operations (RFC 7644 section 3.5.2); returns the resource when the server sends it."""
+        body = {"schemas": [PATCH_OP_SCHEMA], "Operations": operations}
+        return self.request("PATCH", self._resource_path(resource_type, resource_id), body=body)
+
+    def replace(self, resource_type: str, resource_id: str, payload: dict[str, t.Any]) -> dict[str, t.Any] | None:
+        """PUT the whole resource (for servers without PATCH)."""
+        return self.request("PUT", self._resource_path(resource_type, resource_id), body=payload)
+
+    def delete(self, resource_type: str, resource_id: str) -> bool:
+        """Delete a resource; False when it was already gone (404)."""
+        try:
+            self.request("DELETE", self._resource_path(resource_type, resource_id))
+        except ApiError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+
+def _conflict_message(describe: str, exc: ApiError) -> str:
+    reason = f"{exc.scim_type}: {exc.detail}" if exc.scim_type and exc.detail else (exc.detail or exc.scim_type or "conflict")
+    return (
+        f"Creating {describe} was refused with HTTP 409 ({reason}), yet no such resource can be found in "
+        "the directory. Atlassian hides some deactivated or unlinked users from searches, and answers 409 "
+        "when the e-mail address belongs to an Atlassian account outside this directory. Look the person "
+        "up in Atlassian Administration; if the SCIM user exists, give its id with the id option."
+    )
+
+
+def _attribute_value(resource: dict[str, t.Any], attribute: str, case_insensitive: bool) -> t.Any:
+    value = resource.get(attribute)
+    if case_insensitive and isinstance(value, str):
+        return value.casefold()
+    return value
+
+
+def _as_int(value: t.Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def directory_url(directory_id: str) -> str:
+    """Atlassian's SCIM base URL for a directory id."""
+    return ATLASSIAN_SCIM_URL.format(directory_id=quote(directory_id, safe=""))
+
+
+__all__ = [
+    "ENTERPRISE_USER_SCHEMA",
+    "GROUP_SCHEMA",
+    "PAGE_SIZE",
+    "PATCH_OP_SCHEMA",
+    "ScimClient",
+    "USER_SCHEMA",
+    "directory_url",
+    "filter_eq",
+    "parse_error",
+]
