@@ -1,0 +1,190 @@
+# Copyright (c) 2026, scimkit.atlassian contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The HTTP layer against a real scripted HTTP server on 127.0.0.1 (no mocked transport)."""
+
+from __future__ import annotations
+
+import collections
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import TransportError
+from ansible_collections.scimkit.atlassian.plugins.module_utils._http import (
+    USER_AGENT,
+    BackoffGate,
+    HttpClient,
+    HttpSettings,
+    origin_of,
+)
+
+
+class ScriptedServer(ThreadingHTTPServer):
+    """Answers each path from a queue of (status, headers, body, delay); 200 when the queue is empty."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), ScriptedHandler)
+        self.script = collections.defaultdict(collections.deque)
+        self.seen = []
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class ScriptedHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def _answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        self.server.seen.append((self.command, self.path, self.headers.get("User-Agent"), time.monotonic()))
+        queue = self.server.script[self.path]
+        status, headers, body, delay = queue.popleft() if queue else (200, {}, b"{}", 0)
+        time.sleep(delay)
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _answer
+
+
+@pytest.fixture
+def server():
+    srv = ScriptedServer()
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def client(**settings):
+    return HttpClient(HttpSettings(**{"max_retries": 3, "backoff_factor": 0.01, "timeout": 5, **settings}))
+
+
+def script(server, path, *answers):
+    for answer in answers:
+        status, headers = answer[0], answer[1] if len(answer) > 1 else {}
+        delay = answer[2] if len(answer) > 2 else 0
+        server.script[path].append((status, headers, b'{"detail": "scripted"}', delay))
+
+
+def methods(server, path):
+    return [method for method, seen_path, _agent, _at in server.seen if seen_path == path]
+
+
+def test_get_is_retried_on_429_honouring_retry_after(server):
+    script(server, "/Users", (429, {"Retry-After": "0"}), (429, {"Retry-After": "0"}))
+    response = client().request("GET", server.url + "/Users")
+    assert response.status_code == 200
+    assert methods(server, "/Users") == ["GET"] * 3
+
+
+def test_post_is_retried_on_429_because_it_was_not_applied(server):
+    script(server, "/Users", (429, {"Retry-After": "0"}))
+    assert client().request("POST", server.url + "/Users", json={}).status_code == 200
+    assert methods(server, "/Users") == ["POST", "POST"]
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_post_is_not_resent_after_an_answer_that_may_follow_a_write(server, status):
+    script(server, "/Users", (status,))
+    assert client().request("POST", server.url + "/Users", json={}).status_code == status
+    assert methods(server, "/Users") == ["POST"]
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
+def test_idempotent_methods_are_retried_on_gateway_errors(server, method):
+    script(server, "/Users/1", (502,), (503,), (504,))
+    assert client().request(method, server.url + "/Users/1").status_code == 200
+    assert methods(server, "/Users/1") == [method] * 4
+
+
+def test_retries_are_bounded_and_the_last_answer_is_returned(server):
+    script(server, "/Users", *[(503,)] * 10)
+    assert client(max_retries=2).request("GET", server.url + "/Users").status_code == 503
+    assert methods(server, "/Users") == ["GET"] * 3
+
+
+def test_500_is_not_retried(server):
+    script(server, "/Users", (500,))
+    assert client().request("GET", server.url + "/Users").status_code == 500
+    assert len(methods(server, "/Users")) == 1
+
+
+def test_user_agent_names_the_collection(server):
+    client().request("GET", server.url + "/x")
+    assert server.seen[0][2] == USER_AGENT
+
+
+def test_token_endpoint_posts_are_retried_like_reads(server):
+    http = client()
+    http.retry_posts_to(server.url + "/oauth/token")
+    script(server, "/oauth/token", (503,))
+    script(server, "/Users", (503,))
+    assert http.request("POST", server.url + "/oauth/token", data={}).status_code == 200
+    assert http.request("POST", server.url + "/Users", json={}).status_code == 503
+    assert methods(server, "/oauth/token") == ["POST", "POST"]
+    assert methods(server, "/Users") == ["POST"]
+
+
+def test_retry_after_pauses_every_request_of_the_client(server):
+    """A Retry-After seen by one request holds back the others (they share one gate)."""
+    http = client()
+    script(server, "/slow-down", (429, {"Retry-After": "1"}))
+    first = threading.Thread(target=http.request, args=("GET", server.url + "/slow-down"))
+    first.start()
+    while not server.seen:
+        time.sleep(0.01)
+    time.sleep(0.1)  # the 429 has been answered and the gate set
+    http.request("GET", server.url + "/other")
+    first.join()
+    limited_at = server.seen[0][3]
+    other_at = next(at for _m, path, _a, at in server.seen if path == "/other")
+    assert other_at - limited_at >= 0.9
+
+
+def test_gate_holds_until_its_deadline():
+    gate = BackoffGate()
+    gate.hold(0.2)
+    deadline = time.monotonic() + 0.19
+    gate.wait()
+    assert time.monotonic() >= deadline
+    gate.hold(0)
+    gate.wait()
+
+
+def test_refused_connection_was_never_sent():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(TransportError, match=rf"Could not reach http://127.0.0.1:{port}") as caught:
+        client(max_retries=0).request("POST", f"http://127.0.0.1:{port}/oauth/token")
+    assert caught.value.maybe_applied is False
+
+
+def test_a_lost_answer_may_have_been_applied(server):
+    script(server, "/Users", (201, {}, 2))
+    with pytest.raises(TransportError, match="got no answer within 0.5 s") as caught:
+        client(timeout=0.5, max_retries=0).request("POST", server.url + "/Users", json={})
+    assert caught.value.maybe_applied is True
+
+
+def test_origin_of():
+    assert origin_of("https://auth.atlassian.com/oauth/token") == "https://auth.atlassian.com"
+    assert origin_of("http://127.0.0.1:8080/oauth/token?x=1") == "http://127.0.0.1:8080"
