@@ -17,10 +17,13 @@ from dataclasses import dataclass, field
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError
 from ansible_collections.scimkit.atlassian.plugins.module_utils._users import (
+    Change,
     UserSpec,
-    apply_operations,
+    apply_changes,
     create_payload,
+    deactivates,
     managed_view,
+    patch_operations,
     plan_update,
     replacement_payload,
 )
@@ -64,17 +67,16 @@ def find_after_conflict(client: ScimClient, spec: UserSpec) -> dict[str, t.Any] 
     return found
 
 
-def describe_action(operations: list[dict[str, t.Any]]) -> str:
-    deactivates = any(op.get("path") == "active" and op.get("value") is False for op in operations)
-    return "deactivated" if deactivates else "updated"
+def describe_action(changes: list[Change]) -> str:
+    return "deactivated" if deactivates(changes) else "updated"
 
 
-def update_user(client: ScimClient, current: dict[str, t.Any], operations: list[dict[str, t.Any]],
+def update_user(client: ScimClient, current: dict[str, t.Any], changes: list[Change],
                 predicted: dict[str, t.Any]) -> dict[str, t.Any]:
     """Send the update: a minimal PATCH, or a PUT of the merged resource where PATCH is unsupported."""
     user_id = current["id"]
     if client.patch_supported():
-        result = client.patch(USERS, user_id, operations)
+        result = client.patch(USERS, user_id, patch_operations(changes))
     else:
         result = client.replace(USERS, user_id, replacement_payload(predicted))
     # RFC 7644 allows 204 without a body; read the user back only then.
@@ -104,21 +106,21 @@ def reconcile_user(client: ScimClient, spec: UserSpec, *, check_mode: bool,
         created = client.create(USERS, payload, find_existing=lambda: find_after_conflict(client, spec),
                                 describe=f"user {spec.user_name!r}")
         # A create resolved to an existing user may still differ from the spec.
-        operations = plan_update(spec, created)
-        if operations:
-            created = update_user(client, created, operations, apply_operations(created, operations))
+        changes = plan_update(spec, created)
+        if changes:
+            created = update_user(client, created, changes, apply_changes(created, changes))
         return Outcome("created", created, after=after)
 
-    operations = plan_update(spec, current)
+    changes = plan_update(spec, current)
     before = managed_view(spec, current)
-    if not operations:
+    if not changes:
         return Outcome("unchanged", current, before=before, after=before)
-    predicted = apply_operations(current, operations)
+    predicted = apply_changes(current, changes)
     after = managed_view(spec, predicted)
     if check_mode:
-        return Outcome(describe_action(operations), predicted, before=before, after=after)
-    updated = update_user(client, current, operations, predicted)
-    return Outcome(describe_action(operations), updated, before=before, after=after)
+        return Outcome(describe_action(changes), predicted, before=before, after=after)
+    updated = update_user(client, current, changes, predicted)
+    return Outcome(describe_action(changes), updated, before=before, after=after)
 
 
 __all__ = ["Outcome", "find_after_conflict", "find_user", "reconcile_user", "update_user"]

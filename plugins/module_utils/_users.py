@@ -6,10 +6,10 @@
 
 """Desired state of a SCIM user, as pure functions on plain data.
 
-A task's options become a map of *managed paths* (``userName``, ``name.givenName``,
-``urn:...:enterprise:2.0:User:department``, ``emails``...) to wanted values. Only those paths
-are compared with the server's resource, and only the differing ones become PATCH operations:
-what the task does not set is never touched.
+A task's options become a map of *managed attributes* to wanted values. Each is keyed by
+``(attribute, sub-attribute or None)``: ``("userName", None)``, ``("name", "givenName")``,
+``(enterprise schema URN, "department")``. Only those are compared with the server's resource,
+and only the differing ones become PATCH operations: what the task does not set is never touched.
 """
 
 from __future__ import annotations
@@ -51,6 +51,10 @@ READ_ONLY = ("id", "meta", "groups")
 CASE_INSENSITIVE = {"userName"}
 
 
+# (attribute, sub-attribute or None): ("userName", None), ("name", "givenName"), (extension URN, "department").
+Key = t.Tuple[str, t.Optional[str]]
+
+
 @dataclass(frozen=True)
 class UserSpec:
     """One user as a task wants it: how to find it, and the managed paths with their values."""
@@ -59,7 +63,7 @@ class UserSpec:
     id: str | None = None
     user_name: str | None = None
     external_id: str | None = None
-    managed: dict[str, t.Any] = field(default_factory=dict)
+    managed: dict[Key, t.Any] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -69,10 +73,10 @@ class UserSpec:
 
 def user_spec(options: dict[str, t.Any]) -> UserSpec:
     """Turn module options (or one item of scim_users) into a UserSpec. Unset options are unmanaged."""
-    managed: dict[str, t.Any] = {}
+    managed: dict[Key, t.Any] = {}
     for option, attribute in SCALAR_OPTIONS.items():
         if options.get(option) is not None:
-            managed[attribute] = options[option]
+            managed[(attribute, None)] = options[option]
 
     name = {key: value for key, value in (options.get("name") or {}).items() if value is not None}
     for option in ("given_name", "family_name"):
@@ -83,27 +87,27 @@ def user_spec(options: dict[str, t.Any]) -> UserSpec:
     for part, value in name.items():
         if part not in NAME_PARTS:
             raise ConfigError(f"name has no part {part!r}; choose from {', '.join(NAME_PARTS)}.")
-        managed[f"name.{NAME_PARTS[part]}"] = value
+        managed[("name", NAME_PARTS[part])] = value
 
     for option, attribute in ENTERPRISE_OPTIONS.items():
         if options.get(option) is not None:
-            managed[f"{ENTERPRISE_USER_SCHEMA}:{attribute}"] = options[option]
+            managed[(ENTERPRISE_USER_SCHEMA, attribute)] = options[option]
 
     if options.get("email") is not None and options.get("emails") is not None:
         raise ConfigError("email and emails are mutually exclusive: email is a shortcut for one primary work address.")
     if options.get("email") is not None:
-        managed["emails"] = normalize_multi("emails", [{"value": options["email"], "type": "work", "primary": True}])
+        managed[("emails", None)] = normalize_multi("emails", [{"value": options["email"], "type": "work", "primary": True}])
     elif options.get("emails") is not None:
-        managed["emails"] = normalize_multi("emails", options["emails"])
+        managed[("emails", None)] = normalize_multi("emails", options["emails"])
     if options.get("phone_numbers") is not None:
-        managed["phoneNumbers"] = normalize_multi("phoneNumbers", options["phone_numbers"])
+        managed[("phoneNumbers", None)] = normalize_multi("phoneNumbers", options["phone_numbers"])
 
     for key, value in (options.get("attributes") or {}).items():
         if key in READ_ONLY or key == "schemas":
             raise ConfigError(f"attributes cannot set {key!r}: the server owns it.")
-        if key in managed or any(path.startswith(f"{key}.") or path.startswith(f"{key}:") for path in managed):
+        if any(attribute.casefold() == key.casefold() for attribute, _sub in managed):
             raise ConfigError(f"attributes.{key} overlaps an attribute set by its own option; set it in one place.")
-        managed[key] = value
+        managed[(key, None)] = value
 
     spec = UserSpec(
         state=options.get("state") or "present",
@@ -137,16 +141,16 @@ def normalize_multi(attribute: str, items: list[dict[str, t.Any]]) -> list[dict[
     return result
 
 
-# -- reading and writing paths ------------------------------------------------------------
+# -- reading and writing attributes -------------------------------------------------------
 
 
-def split_path(path: str) -> tuple[str, str | None]:
-    """``name.givenName`` -> (name, givenName); ``urn:...:User:department`` -> (urn:...:User, department)."""
-    if path.lower().startswith("urn:"):
-        schema, _sep, attribute = path.rpartition(":")
-        return schema, attribute
-    head, _sep, tail = path.partition(".")
-    return head, tail or None
+def patch_path(key: Key) -> str:
+    """The PATCH path of a key (RFC 7644 section 3.10): ``name.givenName``, ``urn:...:User:department``."""
+    attribute, sub_attribute = key
+    if sub_attribute is None:
+        return attribute
+    separator = ":" if attribute.lower().startswith("urn:") else "."
+    return f"{attribute}{separator}{sub_attribute}"
 
 
 def _key(container: dict[str, t.Any], name: str) -> str:
@@ -157,39 +161,39 @@ def _key(container: dict[str, t.Any], name: str) -> str:
     return next((key for key in container if key.casefold() == folded), name)
 
 
-def read_path(resource: dict[str, t.Any], path: str) -> t.Any:
-    head, tail = split_path(path)
-    value = resource.get(_key(resource, head))
-    if tail is None:
+def read_value(resource: dict[str, t.Any], key: Key) -> t.Any:
+    attribute, sub_attribute = key
+    value = resource.get(_key(resource, attribute))
+    if sub_attribute is None:
         return value
-    return value.get(_key(value, tail)) if isinstance(value, dict) else None
+    return value.get(_key(value, sub_attribute)) if isinstance(value, dict) else None
 
 
-def write_path(resource: dict[str, t.Any], path: str, value: t.Any) -> None:
-    """Set ``path`` in ``resource``; a dict merges into a complex attribute, as a PATCH replace does."""
-    head, tail = split_path(path)
-    head = _key(resource, head)
-    if tail is None:
-        if isinstance(value, dict) and isinstance(resource.get(head), dict):
-            merged = dict(resource[head])
-            merged.update(value)
-            resource[head] = merged
+def write_value(resource: dict[str, t.Any], key: Key, value: t.Any) -> None:
+    """Set ``key`` in ``resource``; a dict merges into a complex attribute, as a PATCH replace does."""
+    attribute, sub_attribute = key
+    attribute = _key(resource, attribute)
+    if sub_attribute is None:
+        if isinstance(value, dict) and isinstance(resource.get(attribute), dict):
+            merged = dict(resource[attribute])
+            merged.update(copy.deepcopy(value))
+            resource[attribute] = merged
         else:
-            resource[head] = copy.deepcopy(value)
+            resource[attribute] = copy.deepcopy(value)
         return
-    parent = resource.get(head)
+    parent = resource.get(attribute)
     if not isinstance(parent, dict):
-        parent = resource[head] = {}
-    parent[_key(parent, tail)] = copy.deepcopy(value)
+        parent = resource[attribute] = {}
+    parent[_key(parent, sub_attribute)] = copy.deepcopy(value)
 
 
-def remove_path(resource: dict[str, t.Any], path: str) -> None:
-    head, tail = split_path(path)
-    head = _key(resource, head)
-    if tail is None:
-        resource.pop(head, None)
-    elif isinstance(resource.get(head), dict):
-        resource[head].pop(_key(resource[head], tail), None)
+def remove_value(resource: dict[str, t.Any], key: Key) -> None:
+    attribute, sub_attribute = key
+    attribute = _key(resource, attribute)
+    if sub_attribute is None:
+        resource.pop(attribute, None)
+    elif isinstance(resource.get(attribute), dict):
+        resource[attribute].pop(_key(resource[attribute], sub_attribute), None)
 
 
 # -- comparison ---------------------------------------------------------------------------
@@ -209,14 +213,16 @@ def _multi_key(attribute: str, item: t.Any) -> tuple[str, str, bool]:
     return (value, str(item.get("type") or "").casefold(), bool(item.get("primary")))
 
 
-def same_value(path: str, wanted: t.Any, current: t.Any) -> bool:
-    """Whether the server's value already satisfies the wanted one for this managed path."""
+def same_value(key: Key, wanted: t.Any, current: t.Any) -> bool:
+    """Whether the server's value already satisfies the wanted one for this managed attribute."""
+    attribute, sub_attribute = key
     if is_empty(wanted):
         return is_empty(current)
-    if path in MULTI_VALUED.values():
+    if sub_attribute is None and attribute in MULTI_VALUED.values():
         current_items = current if isinstance(current, list) else []
-        return sorted(_multi_key(path, item) for item in wanted) == sorted(_multi_key(path, item) for item in current_items)
-    if path in CASE_INSENSITIVE and isinstance(wanted, str) and isinstance(current, str):
+        return (sorted(_multi_key(attribute, item) for item in wanted)
+                == sorted(_multi_key(attribute, item) for item in current_items))
+    if sub_attribute is None and attribute in CASE_INSENSITIVE and isinstance(wanted, str) and isinstance(current, str):
         return wanted.casefold() == current.casefold()
     return contains(current, wanted)
 
@@ -243,33 +249,53 @@ def _canonical(value: t.Any) -> str:
 # -- plans --------------------------------------------------------------------------------
 
 
-def plan_update(spec: UserSpec, current: dict[str, t.Any]) -> list[dict[str, t.Any]]:
-    """The minimal PATCH operations (RFC 7644 section 3.5.2) that bring ``current`` to ``spec``.
+@dataclass(frozen=True)
+class Change:
+    """One managed attribute that differs: set it to ``value``, or remove it when ``value`` is empty."""
 
-    Unchanged attributes are left out, e-mails included: Atlassian answers 400 to a replace
+    key: Key
+    value: t.Any
+
+    @property
+    def removes(self) -> bool:
+        return is_empty(self.value)
+
+
+def plan_update(spec: UserSpec, current: dict[str, t.Any]) -> list[Change]:
+    """The managed attributes whose server value differs from the spec, in the spec's order."""
+    return [
+        Change(key, copy.deepcopy(wanted))
+        for key, wanted in spec.managed.items()
+        if not same_value(key, wanted, read_value(current, key))
+    ]
+
+
+def patch_operations(changes: list[Change]) -> list[dict[str, t.Any]]:
+    """The minimal PATCH operations (RFC 7644 section 3.5.2) for the changes.
+
+    Unchanged attributes are never sent, e-mails included: Atlassian answers 400 to a replace
     of e-mails with the value it already holds.
     """
-    operations = []
-    for path, wanted in spec.managed.items():
-        current_value = read_path(current, path)
-        if same_value(path, wanted, current_value):
-            continue
-        if is_empty(wanted):
-            operations.append({"op": "remove", "path": path})
-        else:
-            operations.append({"op": "replace", "path": path, "value": copy.deepcopy(wanted)})
-    return operations
+    return [
+        {"op": "remove", "path": patch_path(change.key)} if change.removes
+        else {"op": "replace", "path": patch_path(change.key), "value": change.value}
+        for change in changes
+    ]
 
 
-def apply_operations(resource: dict[str, t.Any], operations: list[dict[str, t.Any]]) -> dict[str, t.Any]:
-    """What the resource looks like after the operations: the prediction check mode returns."""
+def apply_changes(resource: dict[str, t.Any], changes: list[Change]) -> dict[str, t.Any]:
+    """What the resource looks like after the changes: the prediction check mode returns."""
     result = copy.deepcopy(resource)
-    for operation in operations:
-        if operation["op"] == "remove":
-            remove_path(result, operation["path"])
+    for change in changes:
+        if change.removes:
+            remove_value(result, change.key)
         else:
-            write_path(result, operation["path"], operation["value"])
+            write_value(result, change.key, change.value)
     return result
+
+
+def deactivates(changes: list[Change]) -> bool:
+    return any(change.key == ("active", None) and change.value is False for change in changes)
 
 
 def create_payload(spec: UserSpec) -> dict[str, t.Any]:
@@ -277,9 +303,9 @@ def create_payload(spec: UserSpec) -> dict[str, t.Any]:
     if not spec.user_name:
         raise ConfigError(f"user_name is required to create {spec.label}: SCIM requires a userName on create.")
     resource: dict[str, t.Any] = {}
-    for path, value in spec.managed.items():
+    for key, value in spec.managed.items():
         if not is_empty(value):
-            write_path(resource, path, value)
+            write_value(resource, key, value)
     resource["schemas"] = schemas_for(resource)
     return resource
 
@@ -302,16 +328,16 @@ def managed_view(spec: UserSpec, resource: dict[str, t.Any] | None) -> dict[str,
     if not resource:
         return {}
     view: dict[str, t.Any] = {}
-    paths = list(spec.managed)
-    if "userName" not in paths and resource.get("userName"):
-        paths.insert(0, "userName")  # always say whose diff it is
-    for path in paths:
-        value = read_path(resource, path)
+    keys = list(spec.managed)
+    if ("userName", None) not in keys:
+        keys.insert(0, ("userName", None))  # always say whose diff it is
+    for key in keys:
+        value = read_value(resource, key)
         if is_empty(value):
             continue
         if isinstance(value, list):
             value = sorted(value, key=_canonical)
-        write_path(view, path, value)
+        write_value(view, key, value)
     return view
 
 
@@ -351,15 +377,20 @@ USER_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
 
 
 __all__ = [
+    "Change",
+    "Key",
     "USER_ARGUMENT_SPEC",
     "UserSpec",
-    "apply_operations",
+    "apply_changes",
     "contains",
     "create_payload",
+    "deactivates",
     "managed_view",
     "normalize_multi",
+    "patch_operations",
+    "patch_path",
     "plan_update",
-    "read_path",
+    "read_value",
     "replacement_payload",
     "same_value",
     "user_spec",
