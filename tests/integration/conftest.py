@@ -1,0 +1,140 @@
+# Copyright (c) 2026, scimkit.atlassian contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Integration tests: real ansible-playbook runs against the sandbox on 127.0.0.1.
+
+The sandbox runs in this pytest process; each playbook runs as a subprocess with the
+collection taken from this checkout (or from SCIMKIT_COLLECTIONS_PATH, set by the Makefile).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGETS = Path(__file__).resolve().parent / "targets"
+sys.path.insert(0, str(ROOT / "tests" / "sandbox"))
+
+from sandbox import Sandbox  # noqa: E402  (path set just above)
+
+RECAP = re.compile(r"^\S+\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
+
+
+@dataclass
+class PlaybookRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    @property
+    def recap(self) -> dict[str, int]:
+        found = RECAP.findall(self.stdout)
+        assert found, f"no PLAY RECAP in output:\n{self.output}"
+        ok, changed, unreachable, failed = (int(value) for value in found[-1])
+        return {"ok": ok, "changed": changed, "unreachable": unreachable, "failed": failed}
+
+
+@pytest.fixture(scope="session")
+def collections_path(tmp_path_factory) -> str:
+    given = os.environ.get("SCIMKIT_COLLECTIONS_PATH")
+    if given:
+        return given
+    root = tmp_path_factory.mktemp("collections")
+    namespace = root / "ansible_collections" / "scimkit"
+    namespace.mkdir(parents=True)
+    (namespace / "atlassian").symlink_to(ROOT)
+    return str(root)
+
+
+@pytest.fixture(scope="session")
+def sandbox_server(tmp_path_factory):
+    server = Sandbox(state_dir=str(tmp_path_factory.mktemp("sandbox")), port=0)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server):
+    """A sandbox with an empty directory, fresh counters and default settings."""
+    sandbox_server.configure(fail_429_rate=0.0, fail_429_next=0, hide_inactive=False, token_html_error=False,
+                             page_size_cap=100)
+    sandbox_server.clear_data()
+    sandbox_server.reset_stats()
+    return sandbox_server
+
+
+@pytest.fixture
+def scim(sandbox):
+    """A plain requests session on the sandbox's SCIM API, to check state independently of the modules."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {sandbox.info['sandbox_api_key']}"
+    base = sandbox.info["sandbox_base_url"]
+
+    class Scim:
+        def users(self) -> list[dict]:
+            found, start = [], 1
+            while True:
+                page = session.get(f"{base}/Users", params={"startIndex": start, "count": 100}, timeout=10).json()
+                found += page.get("Resources", [])
+                start += len(page.get("Resources", []))
+                if not page.get("Resources") or start > page["totalResults"]:
+                    return found
+
+        def user(self, user_name: str) -> dict | None:
+            matches = [u for u in self.users() if u["userName"].casefold() == user_name.casefold()]
+            assert len(matches) <= 1, matches
+            return matches[0] if matches else None
+
+        def create_user(self, payload: dict) -> dict:
+            response = session.post(f"{base}/Users", json=payload, timeout=10)
+            response.raise_for_status()
+            return response.json()
+
+    return Scim()
+
+
+@pytest.fixture
+def playbook(sandbox, collections_path, tmp_path):
+    """Run a playbook of targets/ with the sandbox's connection info as extra vars."""
+    vars_file = tmp_path / "sandbox-vars.json"
+    vars_file.write_text(json.dumps(sandbox.info))
+
+    def run(path: str, *args: str, extra: dict | None = None, expect_rc: int | None = 0) -> PlaybookRun:
+        command = ["ansible-playbook", str(TARGETS / path), "-e", f"@{vars_file}", *args]
+        if extra:
+            command += ["-e", json.dumps(extra)]
+        env = {
+            **os.environ,
+            "ANSIBLE_COLLECTIONS_PATH": collections_path,
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_LOCALHOST_WARNING": "false",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+            "ANSIBLE_RETRY_FILES_ENABLED": "false",
+        }
+        env.pop("ATLASSIAN_CLIENT_ID", None)
+        bin_dir = str(Path(sys.executable).parent)
+        env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
+        result = PlaybookRun(done.returncode, done.stdout, done.stderr)
+        if expect_rc is not None:
+            assert result.returncode == expect_rc, f"ansible-playbook exited {result.returncode}:\n{result.output}"
+        return result
+
+    return run
