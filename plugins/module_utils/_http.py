@@ -240,9 +240,12 @@ def _reason(exc: Exception) -> str:
             break
         reason = inner
     text = str(reason)
-    # urllib3 prefixes "<urllib3.connection.HTTPConnection object at 0x...>: "; that helps nobody.
-    if ">: " in text:
-        text = text.split(">: ", 1)[1]
+    # urllib3 prefixes "<...HTTPConnection object at 0x...>: " or "HTTPConnection(host=..., port=...): ",
+    # which repeats the address the message already names.
+    for prefix_end in (">: ", "): "):
+        if prefix_end in text:
+            text = text.split(prefix_end, 1)[1]
+            break
     return text.rstrip(".")
 
 
