@@ -1,0 +1,104 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Run-time settings of the sandbox, shared by the token endpoint and the SCIM front.
+
+Settings are read on every request, so Sandbox.configure() and
+POST /_sandbox/config take effect immediately.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+# URL layout and constants shared by every module (this one is cheap to import).
+HOST = "127.0.0.1"  # loopback only, by design
+TOKEN_PATH = "/oauth/token"
+SCIM_PREFIX = "/scim/directory/"
+CONTROL_PREFIX = "/_sandbox"
+SCOPE = "manage:directory"
+
+
+@dataclass
+class Settings:
+    fail_429_rate: float = 0.0  # probability that a SCIM request is answered 429 (seeded RNG)
+    fail_429_next: int = 0  # the next N SCIM requests are answered 429
+    retry_after: int = 1  # Retry-After seconds on injected 429s
+    hide_inactive: bool = False  # list/filter on /Users leaves out active == false
+    page_size_cap: int = 100  # largest page a list returns (Atlassian returns at most 100)
+    token_html_error: bool = False  # the token endpoint answers 500 with an HTML page
+    token_lifetime: int = 3600  # expires_in of issued access tokens, seconds
+    strict_filters: bool = True  # only the filters Atlassian supports (see README)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+SETTING_NAMES = tuple(f.name for f in fields(Settings))
+
+
+def _as_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+        return value.lower() in ("true", "yes", "on", "1")
+    raise ValueError(f"{name} must be a boolean")
+
+
+def _as_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be an integer")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an integer") from None
+    if number < minimum:
+        raise ValueError(f"{name} must be >= {minimum}")
+    return number
+
+
+def validate_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """Check names and types of a configure() call; return normalised values.
+
+    :raises ValueError: on an unknown key or a bad value (nothing is applied).
+    """
+    unknown = sorted(set(changes) - set(SETTING_NAMES))
+    if unknown:
+        raise ValueError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(SETTING_NAMES)}")
+    clean: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name == "fail_429_rate":
+            try:
+                rate = float(value)
+            except (TypeError, ValueError):
+                raise ValueError("fail_429_rate must be a number") from None
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError("fail_429_rate must be between 0 and 1")
+            clean[name] = rate
+        elif name in ("hide_inactive", "token_html_error", "strict_filters"):
+            clean[name] = _as_bool(name, value)
+        elif name in ("page_size_cap", "token_lifetime"):
+            clean[name] = _as_int(name, value, 1)
+        else:  # fail_429_next, retry_after
+            clean[name] = _as_int(name, value, 0)
+    return clean
+
+
+class SettingsHolder:
+    """Settings plus a lock, so a configure() call is applied atomically."""
+
+    def __init__(self, settings: Settings):
+        self.current = settings
+        self.lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        # Reads go straight to the current settings (attribute reads are atomic).
+        return getattr(self.current, name)
+
+    def update(self, changes: dict[str, Any]) -> dict[str, Any]:
+        clean = validate_changes(changes)
+        with self.lock:
+            for name, value in clean.items():
+                setattr(self.current, name, value)
+            return self.current.as_dict()

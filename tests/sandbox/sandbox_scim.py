@@ -1,0 +1,307 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The SCIM side of the sandbox: scim2-server plus the Atlassian behaviour it lacks.
+
+scim2-server (PyPI) does the SCIM protocol work: parsing, filters, PATCH
+paths, PUT semantics, uniqueness of userName. This module adds, around it:
+
+- bearer-token authentication (sandbox-issued token or the static API key);
+- Atlassian's filter restrictions (``strict_filters``);
+- hiding inactive users from lists (``hide_inactive``);
+- PATCH answering 200 with the resource (scim2-server answers 204);
+- 409 on a duplicate group displayName, and group members that carry
+  ``type``/``display``/``$ref`` and must exist;
+- users' read-only ``groups`` attribute, and removal of a deleted user from
+  its groups;
+- ``active`` defaulting to true when a write leaves it out.
+
+Some of this uses private hooks of scim2-server 0.8.3 (``_candidates``,
+``_store``, ``_values_of``, ``_resources``); they are marked where used.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+from typing import Any, Callable
+
+from scim2_models import (
+    AuthenticationScheme,
+    Bulk,
+    ChangePassword,
+    Context,
+    ETag,
+    External,
+    Filter,
+    InvalidValueException,
+    Patch,
+    Reference,
+    Resource,
+    ResourceType,
+    ResponseParameters,
+    ScimProvider,
+    SearchRequest,
+    ServiceProviderConfig,
+    Sort,
+    UniquenessException,
+)
+from scim2_server.applications.wsgi import WSGIApplication
+from scim2_server.memory import InMemoryStorage
+from scim2_server.requests import ScimRequest
+from scim2_server.responses import ScimResponse
+from scim2_server.service import ScimService
+from scim2_server.storage import SearchPage
+from scim2_server.utils import load_default_resource_types, load_default_schemas
+from werkzeug.wrappers import Request, Response
+
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+# Atlassian: /Users accepts only `userName eq "..."` or `externalId eq "..."`,
+# /Groups only `displayName eq "..."`; an upper-case EQ is rejected too.
+_FILTER_RE = re.compile(r'^\s*([A-Za-z][\w:.]*)\s+eq\s+"(?:[^"\\]|\\.)*"\s*$')
+# Keyed by the casefolded endpoint: scim2-server matches endpoints case-insensitively.
+STRICT_FILTER_ATTRIBUTES = {
+    "users": ("username", "externalid"),
+    "groups": ("displayname",),
+}
+ATLASSIAN_RESOURCE_NAMES = {"users": "USER", "groups": "GROUP"}
+
+
+def scim_error(status: int, detail: str, scim_type: str | None = None, headers: dict[str, str] | None = None) -> Response:
+    """A SCIM error response (RFC 7644 §3.12); status is a string in the body."""
+    body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(status)}
+    if scim_type:
+        body["scimType"] = scim_type
+    body["detail"] = detail
+    return Response(json.dumps(body), status=status, content_type="application/scim+json", headers=headers or {})
+
+
+def service_provider_config(page_size_cap: int) -> ServiceProviderConfig:
+    """What the sandbox advertises: PATCH and filtering; no bulk, sort or ETags (as Atlassian's model)."""
+    return ServiceProviderConfig(
+        patch=Patch(supported=True),
+        bulk=Bulk(supported=False, max_operations=0, max_payload_size=0),
+        # scim2-server bounds every page by filter.maxResults: that is the page size cap.
+        filter=Filter(supported=True, max_results=page_size_cap),
+        change_password=ChangePassword(supported=False),
+        sort=Sort(supported=False),
+        etag=ETag(supported=False),
+        authentication_schemes=[
+            AuthenticationScheme(
+                type=AuthenticationScheme.Type.oauthbearertoken,
+                name="OAuth Bearer Token",
+                description="Access token from POST /oauth/token, or the directory API key",
+                spec_uri=Reference[External]("https://datatracker.ietf.org/doc/html/rfc6750"),
+                primary=True,
+            )
+        ],
+    )
+
+
+class SandboxService(ScimService):
+    def patch_response(self, base_url: str, resource: Resource[Any], response_parameters: ResponseParameters[Any]) -> ScimResponse:
+        # scim2-server answers 204 when no `attributes` were asked for (RFC
+        # 7644 allows it); Atlassian answers 200 with the resource, and
+        # clients rely on reading it back.
+        return self.resource_response(
+            self.publish(base_url, resource),
+            Context.RESOURCE_REPLACEMENT_RESPONSE,
+            response_parameters,
+        )
+
+
+def _is_type(resource: Resource[Any], name: str) -> bool:
+    return bool(resource.meta and resource.meta.resource_type == name)
+
+
+class SandboxStorage(InMemoryStorage):
+    """In-memory storage with Atlassian's group rules and inactive-user hiding."""
+
+    def __init__(self, hide_inactive: Callable[[], bool]):
+        super().__init__()
+        self.hide_inactive = hide_inactive
+
+    # -- reads --------------------------------------------------------------
+
+    def _candidates(self, names: list[str | None], scim_filter: Any) -> list[Resource[Any]]:
+        # Private hook (0.8.3): the resources a search walks, before paging.
+        # Dropping inactive users here keeps totalResults and paging right.
+        found = super()._candidates(names, scim_filter)
+        if self.hide_inactive():
+            found = [r for r in found if not (_is_type(r, "User") and getattr(r, "active", None) is False)]
+        return found
+
+    def get(self, resource_type: ResourceType, resource_id: str, *, response_parameters: ResponseParameters[Any] | None = None) -> Resource[Any]:
+        with self.lock:
+            resource = super().get(resource_type, resource_id, response_parameters=response_parameters)
+            self._fill_groups(resource)
+            return resource
+
+    def search(self, resource_types: list[ResourceType], search_request: SearchRequest[Any], *, position: Any = None) -> SearchPage:
+        with self.lock:
+            page = super().search(resource_types, search_request, position=position)
+            for resource in page.resources:
+                self._fill_groups(resource)
+            return page
+
+    def _fill_groups(self, resource: Resource[Any]) -> None:
+        """Set a user's read-only `groups` from the groups that list it (RFC 7643 §4.1.2)."""
+        if not _is_type(resource, "User"):
+            return
+        # Plain dicts: assignment validates them into the provider's own model classes.
+        memberships = [
+            {"value": group.id, "display": group.display_name, "type": "direct", "ref": f"Groups/{group.id}"}
+            for group in self._resources.get("Group", {}).values()  # private (0.8.3)
+            if any(member.value == resource.id for member in group.members or [])
+        ]
+        resource.groups = memberships or None
+
+    # -- writes -------------------------------------------------------------
+
+    def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
+        with self.lock:
+            resource = self._prepare_write(resource_type, resource, resource_id=None)
+            created = super().create(resource_type, resource)
+            self._fill_groups(created)
+            return created
+
+    def update(self, resource_type: ResourceType, resource: Resource[Any], *, expected_version: str | None = None) -> Resource[Any]:
+        with self.lock:
+            resource = self._prepare_write(resource_type, resource, resource_id=resource.id)
+            updated = super().update(resource_type, resource, expected_version=expected_version)
+            self._fill_groups(updated)
+            return updated
+
+    def delete(self, resource_type: ResourceType, resource_id: str, *, expected_version: str | None = None) -> None:
+        with self.lock:
+            super().delete(resource_type, resource_id, expected_version=expected_version)
+            if resource_type.name == "User":
+                self._drop_member_everywhere(resource_id)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.resources = []
+
+    def _prepare_write(self, resource_type: ResourceType, resource: Resource[Any], resource_id: str | None) -> Resource[Any]:
+        resource = resource.model_copy(deep=True)
+        # The provider builds its models from the schemas, so they are not
+        # scim2_models.User/Group subclasses: go by the resource type name.
+        if resource_type.name == "User":
+            resource.groups = None  # derived on read, never stored
+            if resource.active is None:
+                resource.active = True  # Atlassian: active defaults to true when omitted
+        elif resource_type.name == "Group":
+            self._check_group_name(resource, resource_id)
+            resource.members = self._resolve_members(resource.members) or None
+        return resource
+
+    def _check_group_name(self, group: Any, group_id: str | None) -> None:
+        # Atlassian: creating a group with an existing name -> 409. The RFC
+        # schema gives displayName no uniqueness, so scim2-server allows it.
+        name = (group.display_name or "").casefold()
+        for other in self._resources.get("Group", {}).values():
+            if other.id != group_id and (other.display_name or "").casefold() == name:
+                raise UniquenessException(detail=f"Resource [GROUP]: group with displayName [{group.display_name}] already exists.")
+
+    def _resolve_members(self, members: list[Any] | None) -> list[dict[str, Any]]:
+        """Dedupe members and fill type/display/$ref; refuse ids that do not exist."""
+        resolved: dict[str, dict[str, Any]] = {}
+        users = self._resources.get("User", {})
+        groups = self._resources.get("Group", {})
+        for member in members or []:
+            value = member.value
+            if not value:
+                raise InvalidValueException(detail="a group member needs a value (the SCIM id of a user)")
+            if value in resolved:
+                continue  # RFC 7644 §3.5.2.1: adding an existing member changes nothing
+            if value in users:
+                user = users[value]
+                resolved[value] = {"value": value, "type": "User", "display": user.display_name or user.user_name, "ref": f"Users/{value}"}
+            elif value in groups:
+                resolved[value] = {"value": value, "type": "Group", "display": groups[value].display_name, "ref": f"Groups/{value}"}
+            else:
+                raise InvalidValueException(detail=f"Resource [GROUP]: member [{value}] does not exist.")
+        return list(resolved.values())
+
+    def _drop_member_everywhere(self, member_id: str) -> None:
+        # A deleted user leaves every group (Atlassian unlinks it from the directory).
+        for group in list(self._resources.get("Group", {}).values()):
+            members = group.members or []
+            if any(m.value == member_id for m in members):
+                changed = group.model_copy(deep=True)
+                changed.members = [m for m in members if m.value != member_id] or None
+                assert changed.meta is not None
+                changed.meta = changed.meta.model_copy(update={"last_modified": self.clock(), "version": self.next_version()})
+                self._store(changed, self._values_of(changed))  # private (0.8.3)
+
+
+class ScimFront:
+    """Authenticates, applies Atlassian restrictions, and hands the request to scim2-server."""
+
+    def __init__(self, base_url: str, settings: Any, token_is_valid: Callable[[str], bool], api_key: str):
+        self.base_url = base_url
+        self.settings = settings
+        self.token_is_valid = token_is_valid
+        self.api_key = api_key
+        self.storage = SandboxStorage(hide_inactive=lambda: bool(settings.hide_inactive))
+        config = service_provider_config(settings.page_size_cap)
+        provider = ScimProvider.from_discovery(
+            load_default_schemas().values(),
+            load_default_resource_types().values(),  # User (+ Enterprise extension) and Group
+            config=config,
+        )
+        self.service = SandboxService(provider)
+        self.application = WSGIApplication(self.storage, provider, self.service)
+
+    def set_page_size_cap(self, cap: int) -> None:
+        assert self.service.config.filter is not None
+        self.service.config.filter.max_results = cap
+
+    def authenticate(self, request: Request) -> Response | None:
+        """None when the bearer token is good, else the 401 answer."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        token = token.strip()
+        challenge = {"WWW-Authenticate": 'Bearer realm="SCIM"'}
+        if scheme.lower() != "bearer" or not token:
+            return scim_error(401, "Authorization header with a Bearer token is required", headers=challenge)
+        if hmac.compare_digest(token.encode(), self.api_key.encode()) or self.token_is_valid(token):
+            return None
+        return scim_error(401, "The bearer token is invalid or expired", headers=challenge)
+
+    def check_filter(self, method: str, path: str, query: dict[str, str]) -> Response | None:
+        """Atlassian rejects every filter but a single lower-case `eq` on a few attributes."""
+        if not self.settings.strict_filters or method != "GET" or "filter" not in query:
+            return None
+        endpoint = path.strip("/").casefold()
+        allowed = STRICT_FILTER_ATTRIBUTES.get(endpoint)
+        if allowed is None:
+            return None
+        match = _FILTER_RE.match(query["filter"])
+        if match is None or match.group(1).casefold() not in allowed:
+            return scim_error(400, f"Resource [{ATLASSIAN_RESOURCE_NAMES[endpoint]}] invalid filter", "invalidFilter")
+        return None
+
+    def __call__(self, request: Request, path: str) -> Response:
+        """Serve a SCIM request whose path is relative to the directory base URL."""
+        denied = self.authenticate(request)
+        if denied is not None:
+            return denied
+        query = {key: request.args[key] for key in request.args}
+        rejected = self.check_filter(request.method, path, query)
+        if rejected is not None:
+            return rejected
+        scim_request = ScimRequest(
+            method=request.method,
+            base_url=self.base_url,
+            path=path or "/",
+            query=query,
+            headers=list(request.headers.items()),
+            body=request.get_data(),
+        )
+        scim_response = self.application.serve(scim_request)
+        body = None if scim_response.body is None else json.dumps(scim_response.body)
+        return Response(body, status=int(scim_response.status), headers=scim_response.headers)
+
+    def clear(self) -> None:
+        self.storage.clear()

@@ -1,0 +1,641 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Proves each sandbox rule with real HTTP and real signed assertions.
+
+Run: .venv/bin/python -m pytest tests/sandbox -q
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from sandbox import Sandbox  # noqa: E402
+from sandbox_config import Settings  # noqa: E402
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+# ---------------------------------------------------------------------------
+# fixtures and helpers
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    sb = Sandbox(state_dir=tmp_path_factory.mktemp("sandbox-state"), port=0)
+    sb.start()
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings(request: pytest.FixtureRequest) -> Any:
+    """Each test starts from default settings, whatever the previous one configured."""
+    yield
+    if "sandbox" in request.fixturenames:
+        request.getfixturevalue("sandbox").configure(**Settings().as_dict())
+
+
+@pytest.fixture
+def http() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # never through a proxy: the sandbox is on loopback
+    return session
+
+
+@pytest.fixture(scope="module")
+def private_key_pem(sandbox: Any) -> bytes:
+    return Path(sandbox.info["sandbox_private_key_path"]).read_bytes()
+
+
+def make_assertion(info: dict[str, Any], key: bytes | Any, *, headers: dict[str, Any] | None = None, algorithm: str = "RS256", **claims: Any) -> str:
+    now = int(time.time())
+    payload: dict[str, Any] = {
+        "iss": info["sandbox_client_id"],
+        "sub": info["sandbox_client_id"],
+        "aud": info["sandbox_audience"],
+        "iat": now,
+        "exp": now + 300,
+        "jti": str(uuid.uuid4()),
+    }
+    for name, value in claims.items():
+        if value is None:
+            payload.pop(name, None)
+        else:
+            payload[name] = value
+    header = {"kid": info["sandbox_key_id"], **(headers or {})}
+    return jwt.encode(payload, key, algorithm=algorithm, headers=header)
+
+
+def token_body(info: dict[str, Any], assertion: str, **extra: Any) -> dict[str, Any]:
+    body = {
+        "grant_type": "client_credentials",
+        "client_id": info["sandbox_client_id"],
+        "scope": "manage:directory",
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": assertion,
+    }
+    for name, value in extra.items():
+        if value is None:
+            body.pop(name, None)
+        else:
+            body[name] = value
+    return body
+
+
+def get_token(sandbox: Any, http: requests.Session, key: bytes) -> str:
+    info = sandbox.info
+    answer = http.post(info["sandbox_token_url"], json=token_body(info, make_assertion(info, key)))
+    assert answer.status_code == 200, answer.text
+    return answer.json()["access_token"]
+
+
+def assert_oauth_error(answer: requests.Response, status: int, error: str, description_part: str | None = None) -> None:
+    assert answer.status_code == status, answer.text
+    body = answer.json()
+    assert body["error"] == error, body
+    if description_part is not None:
+        assert description_part in body["error_description"], body
+
+
+def assert_scim_error(answer: requests.Response, status: int, scim_type: str | None = None) -> dict[str, Any]:
+    assert answer.status_code == status, answer.text
+    body = answer.json()
+    assert body["schemas"] == [ERROR_SCHEMA]
+    assert body["status"] == str(status)
+    if scim_type is not None:
+        assert body.get("scimType") == scim_type, body
+    return body
+
+
+class Scim:
+    """Tiny SCIM client bound to the sandbox with the static API key."""
+
+    def __init__(self, sandbox: Any, http: requests.Session):
+        self.base = sandbox.info["sandbox_base_url"]
+        self.http = http
+        self.headers = {"Authorization": "Bearer " + sandbox.info["sandbox_api_key"], "Accept": "application/scim+json"}
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return self.http.request(method, self.base + path, headers=self.headers, **kwargs)
+
+    def create_user(self, user_name: str, **attributes: Any) -> dict[str, Any]:
+        answer = self.request("POST", "/Users", json={"schemas": [USER_SCHEMA], "userName": user_name, **attributes})
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    def list(self, endpoint: str, **params: Any) -> dict[str, Any]:
+        answer = self.request("GET", endpoint, params=params)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+
+@pytest.fixture
+def scim(sandbox: Any, http: requests.Session) -> Scim:
+    sandbox.clear_data()
+    return Scim(sandbox, http)
+
+
+# ---------------------------------------------------------------------------
+# token endpoint: successful exchanges
+
+
+def test_json_exchange_returns_bearer_token(sandbox: Any, http: requests.Session, private_key_pem: bytes) -> None:
+    info = sandbox.info
+    answer = http.post(info["sandbox_token_url"], json=token_body(info, make_assertion(info, private_key_pem)))
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Cache-Control"] == "no-store"
+    body = answer.json()
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 3600
+    assert body["scope"] == "manage:directory"
+    assert len(body["access_token"]) > 40
+    users = http.get(info["sandbox_base_url"] + "/Users", headers={"Authorization": "Bearer " + body["access_token"]})
+    assert users.status_code == 200
+
+
+def test_form_exchange_and_token_url_audience(sandbox: Any, http: requests.Session, private_key_pem: bytes) -> None:
+    info = sandbox.info
+    assertion = make_assertion(info, private_key_pem, aud=info["sandbox_token_url"])
+    answer = http.post(info["sandbox_token_url"], data=token_body(info, assertion))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["token_type"] == "Bearer"
+
+
+def test_missing_scope_defaults_and_other_rsa_algs(sandbox: Any, http: requests.Session, private_key_pem: bytes) -> None:
+    info = sandbox.info
+    for alg in ("RS512", "PS256"):
+        assertion = make_assertion(info, private_key_pem, algorithm=alg)
+        answer = http.post(info["sandbox_token_url"], json=token_body(info, assertion, scope=None, client_id=None))
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["scope"] == "manage:directory"
+
+
+def test_token_lifetime_is_configurable_and_tokens_expire(sandbox: Any, http: requests.Session, private_key_pem: bytes) -> None:
+    sandbox.configure(token_lifetime=1)
+    info = sandbox.info
+    answer = http.post(info["sandbox_token_url"], json=token_body(info, make_assertion(info, private_key_pem)))
+    assert answer.json()["expires_in"] == 1
+    headers = {"Authorization": "Bearer " + answer.json()["access_token"]}
+    assert http.get(info["sandbox_base_url"] + "/Users", headers=headers).status_code == 200
+    time.sleep(1.1)
+    assert_scim_error(http.get(info["sandbox_base_url"] + "/Users", headers=headers), 401)
+
+
+# ---------------------------------------------------------------------------
+# token endpoint: every verification rule
+
+
+def _post_assertion(sandbox: Any, http: requests.Session, assertion: str, **extra: Any) -> requests.Response:
+    info = sandbox.info
+    return http.post(info["sandbox_token_url"], json=token_body(info, assertion, **extra))
+
+
+def test_wrong_kid_is_named(sandbox: Any, http: requests.Session, private_key_pem: bytes) -> None:
+    assertion = make_assertion(sandbox.info, private_key_pem, headers={"kid": "kid-nobody-registered"})
+    assert_oauth_error(_post_assertion(sandbox, http, assertion), 401, "invalid_client", "kid-nobody-registered")
+
+
+def test_wrong_key_fails_signature(sandbox: Any, http: requests.Session) -> None:
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    assertion = make_assertion(sandbox.info, other_key)
+    assert_oauth_error(_post_assertion(sandbox, http, assertion), 401, "invalid_client", "signature verification failed")
+
+
+def test_expired_assertion(sandbox: Any, http: requests.Session, private_key_pem: bytes) -> None:
+    now = int(time.time())
+    assertion = make_assertion(sandbox.info, private_key_pem, iat=now - 600, exp=now - 120)
+    assert_oauth_error(_post_assertion(sandbox, http, assertion), 401, "invalid_client", "expired")
+
+
+def test_small_clock_skew_is_tolerated(sandbox: Any, http: requests.Session, private_key_pem: bytes) -> None:
+    now = int(time.time())
+    assertion = make_assertion(sandbox.info, private_key_pem, iat=now + 10, exp=now - 5 + 300)
+    assert _post_assertion(sandbox, http, assertion).status_code == 200
+
+
+def test_replayed_jti(sandbox: Any, http: requests.Session, private_key_pem: bytes) -> None:
+    assertion = make_assertion(sandbox.info, private_key_pem)
+    assert _post_assertion(sandbox, http, assertion).status_code == 200
+    assert_oauth_error(_post_assertion(sandbox, http, assertion), 401, "invalid_client", "jti replayed")
+
+
+def test_wrong_audience(sandbox: Any, http: requests.Session, private_key_pem: bytes) -> None:
+    assertion = make_assertion(sandbox.info, private_key_pem, aud="https://auth.atlassian.com")
+    assert_oauth_error(_post_assertion(sandbox, http, assertion), 401, "invalid_client", "aud")
+
+
+# Time claims are offsets from "now" at run time (None removes the claim).
+@pytest.mark.parametrize(
+    ("claims", "description"),
+    [
+        ({"exp": None}, "'exp'"),
+        ({"iat": None}, "'iat'"),
+        ({"jti": None}, "'jti'"),
+        ({"exp": 7200}, "lifetime"),
+        ({"iat": 600, "exp": 900}, "future"),
+        ({"iss": "someone-else", "sub": "someone-else"}, "iss"),
+        ({"sub": "someone-else"}, "sub"),
+    ],
+)
+def test_claim_rules(sandbox: Any, http: requests.Session, private_key_pem: bytes, claims: dict[str, Any], description: str) -> None:
+    now = int(time.time())
+    claims = {name: now + value if name in ("exp", "iat") and value is not None else value for name, value in claims.items()}
+    assertion = make_assertion(sandbox.info, private_key_pem, **claims)
+    assert_oauth_error(_post_assertion(sandbox, http, assertion), 401, "invalid_client", description)
+
+
+def test_body_client_id_must_match(sandbox: Any, http: requests.Session, private_key_pem: bytes) -> None:
+    assertion = make_assertion(sandbox.info, private_key_pem)
+    assert_oauth_error(_post_assertion(sandbox, http, assertion, client_id="other-client"), 401, "invalid_client", "client_id")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_alg_none_and_hmac_with_public_key_are_refused(sandbox: Any, http: requests.Session, private_key_pem: bytes) -> None:
+    info = sandbox.info
+    now = int(time.time())
+    payload = _b64(
+        json.dumps(
+            {
+                "iss": info["sandbox_client_id"],
+                "sub": info["sandbox_client_id"],
+                "aud": info["sandbox_audience"],
+                "iat": now,
+                "exp": now + 300,
+                "jti": str(uuid.uuid4()),
+            }
+        ).encode()
+    )
+    none_header = _b64(json.dumps({"alg": "none", "kid": info["sandbox_key_id"]}).encode())
+    assert_oauth_error(_post_assertion(sandbox, http, f"{none_header}.{payload}."), 401, "invalid_client", "'none'")
+    # Classic key confusion: HS256 keyed with the (public) PEM.
+    public_pem = Path(info["sandbox_public_key_path"]).read_bytes()
+    hs_header = _b64(json.dumps({"alg": "HS256", "kid": info["sandbox_key_id"]}).encode())
+    signature = _b64(hmac.new(public_pem, f"{hs_header}.{payload}".encode(), hashlib.sha256).digest())
+    assert_oauth_error(_post_assertion(sandbox, http, f"{hs_header}.{payload}.{signature}"), 401, "invalid_client", "'HS256'")
+
+
+def test_request_level_errors(sandbox: Any, http: requests.Session, private_key_pem: bytes) -> None:
+    info = sandbox.info
+    url = info["sandbox_token_url"]
+    assertion = make_assertion(info, private_key_pem)
+    assert_oauth_error(http.post(url, json=token_body(info, assertion, grant_type="password")), 400, "unsupported_grant_type")
+    assert_oauth_error(http.post(url, json=token_body(info, assertion, grant_type=None)), 400, "invalid_request")
+    assert_oauth_error(http.post(url, json=token_body(info, assertion, client_assertion_type="urn:other")), 400, "invalid_request")
+    assert_oauth_error(http.post(url, json=token_body(info, make_assertion(info, private_key_pem), scope="read:account")), 400, "invalid_scope")
+    assert_oauth_error(http.post(url, data="grant_type=client_credentials", headers={"Content-Type": "text/plain"}), 400, "invalid_request", "content type")
+    assert_oauth_error(http.post(url, data="{not json", headers={"Content-Type": "application/json"}), 400, "invalid_request")
+    assert_oauth_error(http.post(url, json=token_body(info, "not-a-jwt")), 401, "invalid_client")
+    assert http.get(url).status_code == 405
+
+
+def test_secret_client(sandbox: Any, http: requests.Session) -> None:
+    info = sandbox.info
+    url = info["sandbox_token_url"]
+    good = {"grant_type": "client_credentials", "client_id": info["sandbox_secret_client_id"], "client_secret": info["sandbox_client_secret"]}
+    for answer in (
+        http.post(url, json=good),
+        http.post(url, data=good),
+        http.post(url, data={"grant_type": "client_credentials"}, auth=(info["sandbox_secret_client_id"], info["sandbox_client_secret"])),
+    ):
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["scope"] == "manage:directory"
+    assert_oauth_error(http.post(url, json={**good, "client_secret": "wrong"}), 401, "invalid_client")
+    assert_oauth_error(http.post(url, json={**good, "client_id": info["sandbox_client_id"]}), 401, "invalid_client")
+    assert_oauth_error(http.post(url, json={"grant_type": "client_credentials"}), 401, "invalid_client")
+    basic_fail = http.post(url, data={"grant_type": "client_credentials"}, auth=(info["sandbox_secret_client_id"], "wrong"))
+    assert_oauth_error(basic_fail, 401, "invalid_client")
+    assert basic_fail.headers["WWW-Authenticate"].startswith("Basic")
+
+
+def test_token_html_error_mode_and_token_stats(sandbox: Any, http: requests.Session, private_key_pem: bytes) -> None:
+    info = sandbox.info
+    sandbox.reset_stats()
+    sandbox.configure(token_html_error=True)
+    answer = http.post(info["sandbox_token_url"], json=token_body(info, make_assertion(info, private_key_pem)))
+    assert answer.status_code == 500
+    assert answer.headers["Content-Type"].startswith("text/html")
+    sandbox.configure(token_html_error=False)
+    assert http.post(info["sandbox_token_url"], json=token_body(info, make_assertion(info, private_key_pem))).status_code == 200
+    stats = sandbox.stats()
+    assert stats["token_requests"] == 2
+    assert stats["token_failures"] == 1
+    assert [r["status"] for r in stats["requests"]] == [500, 200]
+
+
+# ---------------------------------------------------------------------------
+# SCIM authentication
+
+
+def test_missing_and_bad_bearer(sandbox: Any, http: requests.Session) -> None:
+    base = sandbox.info["sandbox_base_url"]
+    missing = http.get(base + "/Users")
+    assert_scim_error(missing, 401)
+    assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+    assert_scim_error(http.get(base + "/Users", headers={"Authorization": "Bearer sbx-at-forged"}), 401)
+    assert_scim_error(http.get(base + "/Users", headers={"Authorization": "Basic Zm9vOmJhcg=="}), 401)
+    # Discovery endpoints are behind the same gateway.
+    assert_scim_error(http.get(base + "/ServiceProviderConfig"), 401)
+
+
+def test_unknown_directory_is_404(sandbox: Any, http: requests.Session) -> None:
+    info = sandbox.info
+    url = info["sandbox_base_url"].rsplit("/", 1)[0] + "/00000000-0000-0000-0000-000000000000/Users"
+    assert_scim_error(http.get(url, headers={"Authorization": "Bearer " + info["sandbox_api_key"]}), 404)
+
+
+# ---------------------------------------------------------------------------
+# SCIM resources
+
+
+def test_user_create_uniqueness_and_case_insensitive_filter(scim: Scim) -> None:
+    created = scim.request("POST", "/Users", json={"schemas": [USER_SCHEMA], "userName": "Jane.Doe@Example.com", "externalId": "Ext-42"})
+    assert created.status_code == 201
+    user = created.json()
+    assert created.headers["Location"] == user["meta"]["location"] == f"{scim.base}/Users/{user['id']}"
+    assert user["active"] is True  # Atlassian default when omitted
+    duplicate = scim.request("POST", "/Users", json={"schemas": [USER_SCHEMA], "userName": "jane.doe@example.com"})
+    assert_scim_error(duplicate, 409, "uniqueness")
+    found = scim.list("/Users", filter='userName eq "JANE.DOE@example.COM"')
+    assert found["totalResults"] == 1 and found["Resources"][0]["id"] == user["id"]
+    assert scim.list("/Users", filter='externalId eq "Ext-42"')["totalResults"] == 1
+    assert scim.list("/Users", filter='externalId eq "ext-42"')["totalResults"] == 0  # case-exact
+    assert scim.list("/Users", filter='userName eq "nobody@example.com"') == {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": 0,
+        "startIndex": 1,
+        "itemsPerPage": 0,
+        "Resources": [],
+    }
+
+
+def test_escaped_filter_value(scim: Scim) -> None:
+    tricky = 'o"brien\\admin'
+    user = scim.create_user(tricky)
+    scim.create_user("obrien")
+    escaped = tricky.replace("\\", "\\\\").replace('"', '\\"')
+    found = scim.list("/Users", filter=f'userName eq "{escaped}"')
+    assert [r["id"] for r in found["Resources"]] == [user["id"]]
+    assert found["Resources"][0]["userName"] == tricky
+
+
+def test_atlassian_filter_restrictions(scim: Scim, sandbox: Any) -> None:
+    for bad in ('title eq "x"', 'userName EQ "x"', 'userName sw "x"', 'userName eq "a" or userName eq "b"', 'emails[type eq "work"].value eq "x"'):
+        assert_scim_error(scim.request("GET", "/Users", params={"filter": bad}), 400, "invalidFilter")
+    assert_scim_error(scim.request("GET", "/Groups", params={"filter": 'externalId eq "x"'}), 400, "invalidFilter")
+    sandbox.configure(strict_filters=False)
+    assert scim.request("GET", "/Users", params={"filter": 'userName sw "x"'}).status_code == 200
+
+
+def test_paging_cap(scim: Scim, sandbox: Any) -> None:
+    sandbox.configure(page_size_cap=5)
+    for index in range(12):
+        scim.create_user(f"pager{index:02d}")
+    for params, expected in (({}, 5), ({"count": 50}, 5), ({"count": 3}, 3), ({"startIndex": 11, "count": 100}, 2), ({"startIndex": 20}, 0)):
+        page = scim.list("/Users", **params)
+        assert page["totalResults"] == 12
+        assert len(page["Resources"]) == expected
+        assert page["itemsPerPage"] == expected
+    seen: set[str] = set()
+    start = 1
+    while True:
+        page = scim.list("/Users", startIndex=start, count=100)
+        if not page["Resources"]:
+            break
+        seen.update(r["id"] for r in page["Resources"])
+        start += len(page["Resources"])
+    assert len(seen) == 12
+    config = scim.request("GET", "/ServiceProviderConfig").json()
+    assert config["filter"]["maxResults"] == 5
+
+
+def test_injected_429_next_is_not_applied(scim: Scim, sandbox: Any) -> None:
+    sandbox.reset_stats()
+    sandbox.configure(fail_429_next=1, retry_after=7)
+    refused = scim.request("POST", "/Users", json={"schemas": [USER_SCHEMA], "userName": "throttled"})
+    assert_scim_error(refused, 429)
+    assert refused.headers["Retry-After"] == "7"
+    assert scim.list("/Users", filter='userName eq "throttled"')["totalResults"] == 0
+    scim.create_user("throttled")
+    stats = sandbox.stats()
+    assert stats["injected_429"] == 1
+    assert stats["scim_requests"]["POST"] == 2
+    assert [(r["method"], r["status"]) for r in stats["requests"]] == [("POST", 429), ("GET", 200), ("POST", 201)]
+
+
+def test_injected_429_rate_is_seeded(sandbox: Any, scim: Scim) -> None:
+    sandbox.configure(fail_429_rate=1.0)
+    assert_scim_error(scim.request("GET", "/Users"), 429)
+    sandbox.configure(fail_429_rate=0.5)
+    statuses = [scim.request("GET", "/Users").status_code for _ in range(40)]
+    assert set(statuses) == {200, 429}
+
+
+def test_hide_inactive(scim: Scim, sandbox: Any) -> None:
+    active = scim.create_user("awake", active=True)
+    dormant = scim.create_user("dormant", active=False)
+    sandbox.configure(hide_inactive=True)
+    listing = scim.list("/Users")
+    assert [r["id"] for r in listing["Resources"]] == [active["id"]]
+    assert listing["totalResults"] == 1
+    assert scim.list("/Users", filter='userName eq "dormant"')["totalResults"] == 0
+    assert scim.request("GET", f"/Users/{dormant['id']}").json()["active"] is False
+    sandbox.configure(hide_inactive=False)
+    assert scim.list("/Users", filter='userName eq "dormant"')["totalResults"] == 1
+
+
+def test_patch_put_delete_user(scim: Scim) -> None:
+    user = scim.create_user(
+        "patchme",
+        name={"givenName": "Pat", "familyName": "Old"},
+        emails=[{"value": "patchme@example.com", "type": "work", "primary": True}],
+        schemas=[USER_SCHEMA, ENTERPRISE],
+        **{ENTERPRISE: {"department": "R&D"}},
+    )
+    operations = [
+        {"op": "replace", "path": "name.givenName", "value": "Patricia"},
+        {"op": "remove", "path": "name.familyName"},
+        {"op": "replace", "path": "active", "value": False},
+        {"op": "add", "path": "emails", "value": [{"value": "home@example.com", "type": "home"}]},
+        {"op": "replace", "path": f"{ENTERPRISE}:department", "value": "Ops"},
+    ]
+    patched = scim.request("PATCH", f"/Users/{user['id']}", json={"schemas": [PATCH_SCHEMA], "Operations": operations})
+    assert patched.status_code == 200, patched.text
+    body = patched.json()
+    assert body["name"] == {"givenName": "Patricia"}
+    assert body["active"] is False
+    assert {e["value"] for e in body["emails"]} == {"patchme@example.com", "home@example.com"}
+    assert body[ENTERPRISE]["department"] == "Ops"
+
+    replaced = scim.request("PUT", f"/Users/{user['id']}", json={"schemas": [USER_SCHEMA], "userName": "patchme", "displayName": "P"})
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["displayName"] == "P" and "emails" not in replaced.json()  # PUT clears omitted attributes
+
+    assert scim.request("DELETE", f"/Users/{user['id']}").status_code == 204
+    assert_scim_error(scim.request("GET", f"/Users/{user['id']}"), 404)
+    assert_scim_error(scim.request("PATCH", f"/Users/{user['id']}", json={"schemas": [PATCH_SCHEMA], "Operations": operations}), 404)
+    assert_scim_error(scim.request("DELETE", f"/Users/{user['id']}"), 404)
+
+
+def test_groups_membership(scim: Scim) -> None:
+    alice = scim.create_user("alice", displayName="Alice A")
+    bob = scim.create_user("bob")
+    created = scim.request("POST", "/Groups", json={"schemas": [GROUP_SCHEMA], "displayName": "jira-users"})
+    assert created.status_code == 201
+    group = created.json()
+    assert_scim_error(scim.request("POST", "/Groups", json={"schemas": [GROUP_SCHEMA], "displayName": "JIRA-users"}), 409, "uniqueness")
+    assert scim.list("/Groups", filter='displayName eq "jira-users"')["totalResults"] == 1
+
+    add = {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "add", "path": "members", "value": [{"value": alice["id"]}, {"value": bob["id"]}]}]}
+    added = scim.request("PATCH", f"/Groups/{group['id']}", json=add)
+    assert added.status_code == 200, added.text
+    members = {m["value"]: m for m in added.json()["members"]}
+    assert set(members) == {alice["id"], bob["id"]}
+    assert members[alice["id"]]["type"] == "User" and members[alice["id"]]["display"] == "Alice A"
+    assert members[alice["id"]]["$ref"] == f"{scim.base}/Users/{alice['id']}"
+    again = scim.request("PATCH", f"/Groups/{group['id']}", json=add)  # adding existing members changes nothing
+    assert len(again.json()["members"]) == 2
+    user_view = scim.request("GET", f"/Users/{alice['id']}").json()
+    assert [g["value"] for g in user_view["groups"]] == [group["id"]]
+
+    remove = {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "remove", "path": f'members[value eq "{bob["id"]}"]'}]}
+    removed = scim.request("PATCH", f"/Groups/{group['id']}", json=remove)
+    assert removed.status_code == 200
+    assert [m["value"] for m in removed.json()["members"]] == [alice["id"]]
+
+    unknown = {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "add", "path": "members", "value": [{"value": "no-such-user"}]}]}
+    assert_scim_error(scim.request("PATCH", f"/Groups/{group['id']}", json=unknown), 400)
+
+    assert scim.request("DELETE", f"/Users/{alice['id']}").status_code == 204
+    assert "members" not in scim.request("GET", f"/Groups/{group['id']}").json()  # deleted users leave their groups
+    assert scim.request("PUT", f"/Groups/{group['id']}", json={"schemas": [GROUP_SCHEMA], "displayName": "jira-users"}).status_code == 200
+    assert scim.request("DELETE", f"/Groups/{group['id']}").status_code == 204
+    assert_scim_error(scim.request("GET", f"/Groups/{group['id']}"), 404)
+
+
+def test_service_provider_config(scim: Scim) -> None:
+    config = scim.request("GET", "/ServiceProviderConfig").json()
+    assert config["patch"]["supported"] is True
+    assert config["filter"] == {"supported": True, "maxResults": 100}
+    assert config["bulk"]["supported"] is False
+
+
+def test_concurrent_keep_alive_clients(sandbox: Any, scim: Scim) -> None:
+    sandbox.reset_stats()
+    errors: list[str] = []
+
+    def worker(index: int) -> None:
+        session = requests.Session()
+        session.trust_env = False
+        client = Scim(sandbox, session)
+        for item in range(10):
+            answer = client.request("POST", "/Users", json={"schemas": [USER_SCHEMA], "userName": f"w{index}-{item}"})
+            if answer.status_code != 201:
+                errors.append(answer.text)
+            if client.request("GET", "/Users", params={"filter": f'userName eq "w{index}-{item}"'}).json()["totalResults"] != 1:
+                errors.append(f"w{index}-{item} not found")
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert scim.list("/Users")["totalResults"] == 60
+    assert sandbox.stats()["scim_requests"]["POST"] == 60
+
+
+def test_control_api(sandbox: Any, http: requests.Session, scim: Scim) -> None:
+    control = sandbox.info["sandbox_control_url"]
+    scim.create_user("to-be-cleared")
+    assert http.post(control + "/reset_stats").json() == {"ok": True}
+    assert http.get(control + "/stats").json()["scim_requests"] == {"GET": 0, "POST": 0, "PATCH": 0, "PUT": 0, "DELETE": 0}
+    changed = http.post(control + "/config", json={"page_size_cap": 7, "hide_inactive": True})
+    assert changed.status_code == 200 and changed.json()["page_size_cap"] == 7
+    assert sandbox.config()["hide_inactive"] is True
+    assert http.post(control + "/config", json={"no_such_setting": 1}).status_code == 400
+    assert http.post(control + "/clear").json() == {"ok": True}
+    assert scim.list("/Users")["totalResults"] == 0
+    assert http.get(control + "/info").json()["sandbox_base_url"] == sandbox.info["sandbox_base_url"]
+
+
+def test_state_dir_is_reused_and_keys_are_private(sandbox: Any, tmp_path: Path) -> None:
+    info = sandbox.info
+    for name in ("sandbox_private_key_path", "sandbox_encrypted_private_key_path"):
+        assert stat.S_IMODE(os.stat(info[name]).st_mode) == 0o600
+    encrypted = Path(info["sandbox_encrypted_private_key_path"]).read_bytes()
+    assert b"ENCRYPTED" in encrypted
+    key = serialization.load_pem_private_key(encrypted, password=info["sandbox_private_key_passphrase"].encode())
+    assert key.key_size == 2048
+    again = Sandbox(state_dir=Path(info["sandbox_private_key_path"]).parent, port=0)
+    started = time.monotonic()
+    again.start()
+    try:
+        assert time.monotonic() - started < 1.0
+        for name in ("sandbox_client_id", "sandbox_key_id", "sandbox_directory_id", "sandbox_api_key"):
+            assert again.info[name] == info[name]
+        assert again.info["sandbox_audience"] != info["sandbox_audience"]  # another port
+    finally:
+        again.stop()
+
+
+# ---------------------------------------------------------------------------
+# CLI
+
+
+def test_cli_start_and_stop(tmp_path: Path, http: requests.Session, private_key_pem: bytes) -> None:
+    script = str(HERE / "sandbox.py")
+    state = tmp_path / "cli-state"
+    run = lambda *args: subprocess.run([sys.executable, script, *args, "--state-dir", str(state)], capture_output=True, text=True, timeout=30)  # noqa: E731
+    started = run("start", "--page-size-cap", "3")
+    try:
+        assert started.returncode == 0, started.stderr
+        info = json.loads((state / "sandbox.json").read_text())
+        assert stat.S_IMODE(os.stat(state / "sandbox.json").st_mode) == 0o600
+        for key in ("sandbox_base_url", "sandbox_client_id", "sandbox_key_id", "sandbox_private_key_path"):
+            assert info[key] in started.stdout
+        assert info["sandbox_client_secret"] not in started.stdout
+        key = Path(info["sandbox_private_key_path"]).read_bytes()
+        answer = http.post(info["sandbox_token_url"], json=token_body(info, make_assertion(info, key)))
+        assert answer.status_code == 200, answer.text
+        assert http.get(info["sandbox_control_url"] + "/config").json()["page_size_cap"] == 3
+        again = run("start")
+        assert again.returncode == 0 and "already running" in again.stdout
+        assert run("status").returncode == 0
+    finally:
+        stopped = run("stop")
+    assert stopped.returncode == 0, stopped.stderr
+    assert not (state / "sandbox.pid").exists() and not (state / "sandbox.json").exists()
+    with pytest.raises(requests.ConnectionError):
+        http.get(info["sandbox_control_url"] + "/health", timeout=2)
+    assert run("stop").returncode == 0  # idempotent
+    assert run("status").returncode == 1
