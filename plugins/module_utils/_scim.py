@@ -133,8 +133,10 @@ class ScimClient:
 
     # -- reads ------------------------------------------------------------
 
-    def get(self, resource_type: str, resource_id: str, **params: t.Any) -> dict[str, t.Any] | None:
+    def get(self, resource_type: str, resource_id: str, *, attributes: str | None = None,
+            excluded_attributes: str | None = None) -> dict[str, t.Any] | None:
         """One resource by id, or None when the server says 404."""
+        params = _shape_params(attributes, excluded_attributes)
         try:
             return self.request("GET", self._resource_path(resource_type, resource_id), params=params or None)
         except ApiError as exc:
@@ -150,13 +152,9 @@ class ScimClient:
         items actually returned, so a server that caps ``count`` below the request is still
         read to the end. Pages are not snapshots, so a resource seen twice is yielded once.
         """
-        params: dict[str, t.Any] = {"count": self.page_size}
+        params: dict[str, t.Any] = {"count": self.page_size, **_shape_params(attributes, excluded_attributes)}
         if filter:
             params["filter"] = filter
-        if attributes:
-            params["attributes"] = attributes
-        if excluded_attributes:
-            params["excludedAttributes"] = excluded_attributes
         seen: set[str] = set()
         start = 1
         while True:
@@ -177,12 +175,12 @@ class ScimClient:
     def list(self, resource_type: str, **kwargs: t.Any) -> list[dict[str, t.Any]]:
         return list(self.iter_resources(resource_type, **kwargs))
 
-    def find_one(self, resource_type: str, attribute: str, value: str, *,
-                 case_insensitive: bool = False) -> dict[str, t.Any] | None:
+    def find_one(self, resource_type: str, attribute: str, value: str, *, case_insensitive: bool = False,
+                 **shape: t.Any) -> dict[str, t.Any] | None:
         """The single resource whose ``attribute`` equals ``value``; None if none; an error if several."""
         wanted = value.casefold() if case_insensitive else value
         matches = [
-            resource for resource in self.iter_resources(resource_type, filter=filter_eq(attribute, value))
+            resource for resource in self.iter_resources(resource_type, filter=filter_eq(attribute, value), **shape)
             if _attribute_value(resource, attribute, case_insensitive) == wanted
         ]
         if len(matches) > 1:
@@ -252,6 +250,16 @@ class ScimClient:
                 return False
             raise
         return True
+
+
+def _shape_params(attributes: str | None, excluded_attributes: str | None) -> dict[str, str]:
+    """The query parameters that choose which attributes come back (RFC 7644 section 3.4.2.5)."""
+    params = {}
+    if attributes:
+        params["attributes"] = attributes
+    if excluded_attributes:
+        params["excludedAttributes"] = excluded_attributes
+    return params
 
 
 def _conflict_message(describe: str, exc: ApiError) -> str:

@@ -1,0 +1,154 @@
+# Copyright (c) 2026, scimkit.atlassian contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+WRITES = ("POST", "PATCH", "PUT", "DELETE")
+
+
+def person(number: int, **extra) -> dict:
+    name = f"person{number:04d}@example.com"
+    return {"user_name": name, "email": name, "given_name": f"Given{number}", "family_name": "Bulk",
+            "external_id": f"ext-{number:04d}", **extra}
+
+
+PEOPLE = [person(number) for number in range(300)]
+
+
+@pytest.fixture
+def reconcile(playbook, tmp_path):
+    """Run one scim_users task; return its registered result."""
+    result_file = tmp_path / "result.json"
+
+    def run(people, *args, **options) -> dict:
+        playbook("scim_users/reconcile.yml", *args, extra={"people": people, "result_file": str(result_file), **options})
+        return json.loads(result_file.read_text())
+
+    return run
+
+
+def writes(sandbox) -> dict[str, int]:
+    counts = sandbox.stats()["scim_requests"]
+    return {method: counts[method] for method in WRITES if counts.get(method)}
+
+
+def requests_sent(sandbox) -> int:
+    stats = sandbox.stats()
+    return sum(stats["scim_requests"].values()) + stats["token_requests"]
+
+
+def test_create_rerun_change_a_few(reconcile, sandbox, scim):
+    check = reconcile(PEOPLE, "--check")
+    assert len(check["created"]) == 300 and check["changed"]
+    assert writes(sandbox) == {} and scim.users() == []
+
+    sandbox.reset_stats()
+    created = reconcile(PEOPLE)
+    assert sorted(created["created"]) == sorted(p["user_name"] for p in PEOPLE)
+    assert created["failures"] == [] and created["changed"]
+    assert writes(sandbox) == {"POST": 300}
+    assert sandbox.stats()["token_requests"] == 1
+    assert len(scim.users()) == 300
+
+    sandbox.reset_stats()
+    rerun = reconcile(PEOPLE)
+    assert not rerun["changed"] and len(rerun["unchanged"]) == 300
+    assert writes(sandbox) == {}
+    assert requests_sent(sandbox) <= math.ceil(300 / 100) + 2
+
+    changed = [dict(p, title="Lead") if p["user_name"] in {"person0007@example.com", "person0123@example.com"}
+               else p for p in PEOPLE]
+    changed[200] = dict(changed[200], active=False)
+    sandbox.reset_stats()
+    update = reconcile(changed, "--diff")
+    assert sorted(update["updated"]) == ["person0007@example.com", "person0123@example.com"]
+    assert update["deactivated"] == ["person0200@example.com"]
+    assert len(update["unchanged"]) == 297
+    assert writes(sandbox) == {"PATCH": 3}
+    assert update["diff"]["after"]["person0007@example.com"]["title"] == "Lead"
+    assert "title" not in update["diff"]["before"]["person0007@example.com"]
+    assert scim.user("person0123@example.com")["title"] == "Lead"
+
+
+def test_purge_deactivates_or_deletes_the_unlisted(reconcile, sandbox, scim):
+    everyone = PEOPLE[:30]
+    reconcile(everyone)
+    stay = everyone[:25]
+
+    sandbox.reset_stats()
+    check = reconcile(stay, "--check", purge=True)
+    assert sorted(check["deactivated"]) == sorted(p["user_name"] for p in everyone[25:])
+    assert writes(sandbox) == {}
+
+    purged = reconcile(stay, purge=True)
+    assert purged["deactivated"] == check["deactivated"]
+    assert writes(sandbox) == {"PATCH": 5}
+    assert [u["active"] for u in scim.users() if u["userName"] == "person0027@example.com"] == [False]
+
+    again = reconcile(stay, purge=True)
+    assert not again["changed"]
+
+    sandbox.reset_stats()
+    deleted = reconcile(stay[:20], purge=True, purge_action="delete")
+    assert sorted(deleted["deleted"]) == sorted(p["user_name"] for p in everyone[20:])
+    assert writes(sandbox) == {"DELETE": 10}
+    assert len(scim.users()) == 20
+
+
+def test_max_purge_stops_a_large_purge_before_any_write(reconcile, sandbox, scim):
+    reconcile(PEOPLE[:40])
+    sandbox.reset_stats()
+    guarded = reconcile(PEOPLE[:15], purge=True)
+    assert guarded["failed"]
+    assert "purge would deactivate 25 users, more than max_purge (10); nothing was changed" in guarded["msg"]
+    assert writes(sandbox) == {}
+    assert all(user["active"] for user in scim.users())
+
+    allowed = reconcile(PEOPLE[:15], purge=True, max_purge=25)
+    assert len(allowed["deactivated"]) == 25
+
+
+def test_paging_with_a_server_that_caps_pages(reconcile, sandbox, scim):
+    sandbox.configure(page_size_cap=7)
+    reconcile(PEOPLE[:50])
+    sandbox.reset_stats()
+    rerun = reconcile(PEOPLE[:50])
+    assert len(rerun["unchanged"]) == 50 and not rerun["changed"]
+    assert writes(sandbox) == {}
+    assert sandbox.stats()["scim_requests"]["GET"] == math.ceil(50 / 7)
+
+
+def test_a_failing_item_leaves_the_others_done(reconcile, sandbox, scim):
+    people = [*PEOPLE[:10], {"display_name": "Nobody"},
+              person(998, attributes={"nickName": {"not": "a string"}}), *PEOPLE[10:20]]
+    result = reconcile(people)
+    assert result["failed"]
+    assert len(result["created"]) == 20
+    assert [(f["item"], f["user"]) for f in result["failures"]] == [(10, "item 10"), (11, "person0998@example.com")]
+    assert "Name the user" in result["failures"][0]["error"]
+    assert "HTTP 400" in result["failures"][1]["error"]
+    assert result["msg"].startswith("2 of the users failed")
+    assert "person0998@example.com: SCIM POST /Users failed: HTTP 400" in result["msg"]
+    assert len(scim.users()) == 20
+
+
+def test_rate_limits_are_survived_without_duplicates(reconcile, sandbox, scim):
+    sandbox.configure(fail_429_rate=0.2, retry_after=0)
+    result = reconcile(PEOPLE[:100], concurrency=8)
+    assert len(result["created"]) == 100 and result["failures"] == []
+    assert sandbox.stats()["injected_429"] > 0
+    names = [user["userName"] for user in scim.users()]
+    assert sorted(names) == sorted(p["user_name"] for p in PEOPLE[:100])
+
+
+def test_a_repeated_user_is_refused(reconcile, scim):
+    result = reconcile([PEOPLE[0], dict(PEOPLE[0], user_name=PEOPLE[0]["user_name"].upper())])
+    assert result["failures"] == [{"item": 1, "user": "PERSON0000@EXAMPLE.COM",
+                                   "error": "the same user as item 0; list each user once"}]
+    assert len(scim.users()) == 1
