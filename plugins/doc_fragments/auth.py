@@ -85,6 +85,14 @@ options:
       - Whether to verify TLS certificates. Turn off only against a test server.
     type: bool
     default: true
+  allow_plain_http:
+    description:
+      - Whether O(scimkit.atlassian.scim_user#module:base_url) and O(token_url) may use plain C(http://) to a host
+        other than this machine.
+      - Off by default, because tokens and personal data would cross the network unencrypted. C(http://) to a
+        loopback address (C(127.0.0.1), C(::1), C(localhost)) is always allowed, for local test servers.
+    type: bool
+    default: false
   ca_path:
     description:
       - A CA bundle (PEM) to verify the servers' certificates with, instead of the system's.

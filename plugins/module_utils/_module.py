@@ -13,10 +13,12 @@ a task that passes ``access_token`` is not refused because ``ATLASSIAN_CLIENT_ID
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import traceback
 import typing as t
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -66,6 +68,7 @@ def auth_argument_spec() -> dict[str, dict[str, t.Any]]:
         "token_request_format": {"type": "str", "default": "json", "choices": ["json", "form"]},
         "assertion_lifetime": {"type": "int", "default": 300},
         "validate_certs": {"type": "bool", "default": True},
+        "allow_plain_http": {"type": "bool", "default": False},
         "ca_path": {"type": "path"},
         "timeout": {"type": "int", "default": 30},
         "max_retries": {"type": "int", "default": 5},
@@ -142,6 +145,27 @@ def resolve_credentials(params: dict[str, t.Any], environ: t.Mapping[str, str], 
     )
 
 
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_transport(option: str, url: str, *, allow_plain_http: bool) -> None:
+    """Refuse plain http:// to another machine: the bearer token and user data would cross the network in clear."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("https", "http") or not parts.hostname:
+        raise ConfigError(f"{option} must be an http(s) URL with a host, not {url!r}.")
+    if parts.scheme.lower() == "http" and not allow_plain_http and not is_loopback(parts.hostname):
+        raise ConfigError(
+            f"{option} {url} uses plain http:// to another machine, which would send tokens and personal data "
+            "unencrypted. Use https://, or set allow_plain_http=true if the network path is otherwise protected."
+        )
+
+
 def read_key_file(path: str) -> str:
     try:
         with open(os.path.expanduser(path), encoding="utf-8") as handle:
@@ -180,8 +204,7 @@ def resolve_connection(params: dict[str, t.Any], environ: t.Mapping[str, str], *
         if chosen is None:
             raise ConfigError(f"Say which SCIM directory to manage: give {_missing(TARGET_GROUP)}.")
         base_url = target["base_url"] if chosen == "base_url" else directory_url(target["directory_id"])
-        if not base_url.lower().startswith(("https://", "http://")):
-            raise ConfigError(f"base_url must be an http(s) URL, not {base_url!r}.")
+        check_transport("base_url", base_url, allow_plain_http=params.get("allow_plain_http", False))
         auth = _take_group(params, environ, AUTH_GROUP)
         chosen = _exactly_one(auth, what="of access_token and client_id")
         if chosen is None:
@@ -191,6 +214,8 @@ def resolve_connection(params: dict[str, t.Any], environ: t.Mapping[str, str], *
         if not auth["client_id"]:
             raise ConfigError(f"Give {_missing(['client_id'])}.")
     credentials = resolve_credentials(params, environ, auth["client_id"]) if auth["client_id"] else None
+    if credentials is not None:
+        check_transport("token_url", credentials.token_url, allow_plain_http=params.get("allow_plain_http", False))
     return Connection(base_url=base_url, access_token=auth["access_token"], credentials=credentials,
                       http=http_settings(params, pool_size=pool_size))
 

@@ -74,6 +74,9 @@ def test_the_task_wins_over_the_environment_for_a_whole_group():
         ({"base_url": "https://x", "client_id": "c", "private_key_path": "/nonexistent/key.pem", "key_id": "k"},
          "private_key_path /nonexistent/key.pem does not exist"),
         ({"base_url": "ftp://x", "access_token": "t"}, "must be an http"),
+        ({"base_url": "http://scim.example.com/v2", "access_token": "t"}, "plain http:// to another machine"),
+        ({"base_url": "https://x", "client_id": "c", "client_secret": "s", "token_url": "http://10.0.0.5/token"},
+         "token_url http://10.0.0.5/token uses plain http://"),
         ({"base_url": "https://x", "access_token": "t", "timeout": 0}, "timeout must be positive|positive number"),
     ],
 )
@@ -87,3 +90,15 @@ def test_client_secret_needs_no_key_id():
     connection = resolve_connection(params(base_url="https://x", client_id="c", client_secret="s3cr3t"), {})
     assert connection.credentials.client_secret == "s3cr3t"
     assert "s3cr3t" not in repr(connection)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/scim", "http://localhost/scim", "http://[::1]:9000/scim",
+                                 "http://127.3.4.5/scim"])
+def test_plain_http_to_loopback_is_allowed(url):
+    assert resolve_connection(params(base_url=url, access_token="t"), {}).base_url == url
+
+
+def test_plain_http_elsewhere_can_be_allowed_explicitly():
+    connection = resolve_connection(params(base_url="http://scim.internal/v2", access_token="t",
+                                           allow_plain_http=True), {})
+    assert connection.base_url == "http://scim.internal/v2"
