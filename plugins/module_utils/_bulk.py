@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError, ScimKitError
 from ansible_collections.scimkit.atlassian.plugins.module_utils._reconcile import USERS, Outcome, reconcile_user
-from ansible_collections.scimkit.atlassian.plugins.module_utils._users import UserSpec, managed_view, user_spec
+from ansible_collections.scimkit.atlassian.plugins.module_utils._users import UserSpec, user_spec
 
 if t.TYPE_CHECKING:
     from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import ScimClient
@@ -202,4 +202,4 @@ def diff_view(result: BulkResult) -> dict[str, dict[str, t.Any]]:
     return {"before": dict(sorted(result.before.items())), "after": dict(sorted(result.after.items()))}
 
 
-__all__ = ["ACTIONS", "BulkResult", "DirectoryIndex", "PURGE_ACTIONS", "diff_view", "managed_view", "reconcile_users"]
+__all__ = ["ACTIONS", "BulkResult", "DirectoryIndex", "PURGE_ACTIONS", "diff_view", "parse_items", "purge_candidates", "reconcile_users"]
