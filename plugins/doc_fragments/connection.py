@@ -27,8 +27,8 @@ options:
     type: str
   access_token:
     description:
-      - A bearer token: the RV(scimkit.atlassian.oauth_token#module:access_token) that
-        M(scimkit.atlassian.oauth_token) returned, or a directory's SCIM API key.
+      - A bearer token, either the RV(scimkit.atlassian.oauth_token#module:access_token) that
+        M(scimkit.atlassian.oauth_token) returned or a directory's SCIM API key.
       - If not set, the E(ATLASSIAN_SCIM_ACCESS_TOKEN) environment variable is used.
       - Exactly one of O(access_token) and O(client_id) is required. With O(client_id) the module
         fetches a token itself; in a play with many tasks, fetch one with

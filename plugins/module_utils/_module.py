@@ -62,7 +62,7 @@ def auth_argument_spec() -> dict[str, dict[str, t.Any]]:
         "client_secret": {"type": "str", "no_log": True},
         "key_id": {"type": "str", "no_log": False},
         "algorithm": {"type": "str", "default": "RS256", "choices": ALGORITHMS},
-        "token_url": {"type": "str"},
+        "token_url": {"type": "str", "no_log": False},
         "audience": {"type": "str"},
         "scope": {"type": "str", "default": "manage:directory"},
         "token_request_format": {"type": "str", "default": "json", "choices": ["json", "form"]},

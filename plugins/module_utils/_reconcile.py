@@ -32,6 +32,12 @@ if t.TYPE_CHECKING:
     from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import ScimClient
 
 USERS = "Users"
+# Why a user can be refused as a duplicate yet not be found (reference: Atlassian ACCESS-1293, KB on 409s).
+HIDDEN_USER_HINT = (
+    "Atlassian hides some deactivated or unlinked users from searches, and answers 409 when the e-mail address "
+    "belongs to an Atlassian account outside this directory. Look the person up in Atlassian Administration; "
+    "if the SCIM user exists, give its id with the id option."
+)
 
 
 @dataclass
@@ -104,7 +110,7 @@ def reconcile_user(client: ScimClient, spec: UserSpec, *, check_mode: bool,
         if check_mode:
             return Outcome("created", payload, after=after)
         created = client.create(USERS, payload, find_existing=lambda: find_after_conflict(client, spec),
-                                describe=f"user {spec.user_name!r}")
+                                describe=f"user {spec.user_name!r}", conflict_hint=HIDDEN_USER_HINT)
         # A create resolved to an existing user may still differ from the spec.
         changes = plan_update(spec, created)
         if changes:

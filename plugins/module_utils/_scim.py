@@ -32,8 +32,10 @@ ENTERPRISE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:
 PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 # Atlassian returns at most 100 resources a page; asking for more is pointless.
 PAGE_SIZE = 100
-# Answers after which a create may have been applied even though it reported failure.
-_AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
+# Answers after which a create may have been applied even though it reported failure, or
+# (503) that max_retries covers for every other method: a create resolves them by a lookup,
+# then at most one more POST, instead of failing the user at once.
+_AMBIGUOUS_STATUSES = frozenset({500, 502, 503, 504})
 
 _HINTS = {
     401: " Check that the access token or SCIM API key is valid and has not expired "
@@ -175,6 +177,24 @@ class ScimClient:
     def list(self, resource_type: str, **kwargs: t.Any) -> list[dict[str, t.Any]]:
         return list(self.iter_resources(resource_type, **kwargs))
 
+    def total_results(self, resource_type: str, *, filter: str | None = None) -> int | None:
+        """How many resources a list holds, asked with ``count=0`` (RFC 7644 section 3.4.2.4).
+
+        Generic on purpose: a caller with many items to look up can compare one paged listing
+        (total / page size requests) with one lookup per item before sending either. A server
+        that ignores ``count=0`` answers with a normal first page, whose totalResults serves as
+        well. None when the server does not say, or refuses the question: the caller then
+        decides without it, and the real requests report any real error.
+        """
+        params: dict[str, t.Any] = {"count": 0}
+        if filter:
+            params["filter"] = filter
+        try:
+            page = self.request("GET", f"/{resource_type}", params=params)
+        except ApiError:
+            return None
+        return _as_int(page.get("totalResults")) if isinstance(page, dict) else None
+
     def find_one(self, resource_type: str, attribute: str, value: str, *, case_insensitive: bool = False,
                  **shape: t.Any) -> dict[str, t.Any] | None:
         """The single resource whose ``attribute`` equals ``value``; None if none; an error if several."""
@@ -205,12 +225,14 @@ class ScimClient:
     # -- writes -----------------------------------------------------------
 
     def create(self, resource_type: str, payload: dict[str, t.Any], *,
-               find_existing: t.Callable[[], dict[str, t.Any] | None], describe: str) -> dict[str, t.Any]:
+               find_existing: t.Callable[[], dict[str, t.Any] | None], describe: str,
+               conflict_hint: str = "") -> dict[str, t.Any]:
         """Create a resource without ever creating it twice.
 
         A create answered 409 (uniqueness), or whose answer was lost after the request may
         have reached the server, is resolved by looking the resource up: if it is there, it
         is the one we wanted. Only when the lookup proves it absent is the create sent again.
+        A 409 whose lookup finds nothing raises ConflictError, ``conflict_hint`` saying what to check.
         """
         path = self._resource_path(resource_type)
         try:
@@ -220,7 +242,7 @@ class ScimClient:
                 existing = find_existing()
                 if existing is not None:
                     return existing
-                raise ConflictError(_conflict_message(describe, exc), status=exc.status,
+                raise ConflictError(_conflict_message(describe, exc, conflict_hint), status=exc.status,
                                     scim_type=exc.scim_type, detail=exc.detail) from None
             if exc.status not in _AMBIGUOUS_STATUSES:
                 raise
@@ -262,14 +284,10 @@ def _shape_params(attributes: str | None, excluded_attributes: str | None) -> di
     return params
 
 
-def _conflict_message(describe: str, exc: ApiError) -> str:
+def _conflict_message(describe: str, exc: ApiError, hint: str) -> str:
     reason = f"{exc.scim_type}: {exc.detail}" if exc.scim_type and exc.detail else (exc.detail or exc.scim_type or "conflict")
-    return (
-        f"Creating {describe} was refused with HTTP 409 ({reason}), yet no such resource can be found in "
-        "the directory. Atlassian hides some deactivated or unlinked users from searches, and answers 409 "
-        "when the e-mail address belongs to an Atlassian account outside this directory. Look the person "
-        "up in Atlassian Administration; if the SCIM user exists, give its id with the id option."
-    )
+    message = f"Creating {describe} was refused with HTTP 409 ({reason}), yet it cannot be found in the directory."
+    return f"{message} {hint}" if hint else message
 
 
 def _attribute_value(resource: dict[str, t.Any], attribute: str, case_insensitive: bool) -> t.Any:

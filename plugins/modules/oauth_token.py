@@ -19,7 +19,7 @@ description:
     so a whole play uses one token.
   - Issuing a token changes nothing in Atlassian, so the module never reports C(changed) and runs in check mode too.
 author:
-  - scimkit.atlassian contributors
+  - scimkit.atlassian contributors (@scimkit)
 extends_documentation_fragment:
   - scimkit.atlassian.auth
   - scimkit.atlassian.attributes

@@ -22,7 +22,7 @@ description:
     O(state=absent) deletes the SCIM user, which Atlassian cannot undo; creating the user again gives it a new id.
   - For many users in one task, use M(scimkit.atlassian.scim_users), which is much faster than a loop.
 author:
-  - scimkit.atlassian contributors
+  - scimkit.atlassian contributors (@scimkit)
 extends_documentation_fragment:
   - scimkit.atlassian.connection
   - scimkit.atlassian.auth

@@ -14,7 +14,7 @@ description:
     when none is given.
   - Every page is read, also from a server that returns fewer users a page than asked for.
 author:
-  - scimkit.atlassian contributors
+  - scimkit.atlassian contributors (@scimkit)
 extends_documentation_fragment:
   - scimkit.atlassian.connection
   - scimkit.atlassian.auth

@@ -20,7 +20,7 @@ description:
   - A user that fails does not stop the others. The task then fails at the end, naming every failed user,
     and still returns what was done.
 author:
-  - scimkit.atlassian contributors
+  - scimkit.atlassian contributors (@scimkit)
 extends_documentation_fragment:
   - scimkit.atlassian.connection
   - scimkit.atlassian.auth
