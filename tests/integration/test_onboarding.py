@@ -1,0 +1,91 @@
+# Copyright (c) 2026, scimkit.atlassian contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The onboarding role end to end: real ansible-playbook runs against the sandbox."""
+
+from __future__ import annotations
+
+import requests
+
+WRITES = ("POST", "PATCH", "PUT", "DELETE")
+
+
+def member(number: int, *groups: str, **extra) -> dict:
+    name = f"member{number:03d}@example.com"
+    return {"user_name": name, "email": name, "external_id": f"00u-{number:03d}", "given_name": f"M{number}",
+            "family_name": "Ember", "groups": list(groups), **extra}
+
+
+TEAM = [member(n, "jira-users", *(["confluence-users"] if n % 2 else [])) for n in range(12)]
+GROUPS = ["jira-users", {"display_name": "confluence-users", "external_id": "00g-conf"}, "admins"]
+
+
+def writes(sandbox) -> int:
+    counts = sandbox.stats()["scim_requests"]
+    return sum(counts.get(method, 0) for method in WRITES)
+
+
+def groups_of(sandbox) -> dict[str, list[str]]:
+    """Each group's member user names, read directly from the sandbox."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {sandbox.info['sandbox_api_key']}"
+    base = sandbox.info["sandbox_base_url"]
+    users = {u["id"]: u["userName"] for u in session.get(f"{base}/Users", params={"count": 100}, timeout=10).json()["Resources"]}
+    groups = session.get(f"{base}/Groups", params={"count": 100}, timeout=10).json()["Resources"]
+    return {g["displayName"]: sorted(users[m["value"]] for m in g.get("members", [])) for g in groups}
+
+
+def test_onboard_twice_then_offboard_one(playbook, sandbox, scim):
+    check = playbook("onboarding/run.yml", "--check", extra={"onboarding_users": TEAM, "onboarding_groups": GROUPS})
+    assert check.recap["changed"] > 0
+    assert writes(sandbox) == 0 and scim.users() == []
+    assert sandbox.stats()["token_requests"] == 1
+
+    sandbox.reset_stats()
+    first = playbook("onboarding/run.yml", extra={"onboarding_users": TEAM, "onboarding_groups": GROUPS})
+    assert first.recap["changed"] == check.recap["changed"]
+    assert sandbox.stats()["token_requests"] == 1
+    assert len(scim.users()) == 12
+    memberships = groups_of(sandbox)
+    assert memberships["jira-users"] == sorted(m["user_name"] for m in TEAM)
+    assert memberships["confluence-users"] == sorted(m["user_name"] for m in TEAM[1::2])
+    assert memberships["admins"] == []
+    assert "users created" in first.stdout
+
+    sandbox.reset_stats()
+    second = playbook("onboarding/run.yml", "--diff", extra={"onboarding_users": TEAM, "onboarding_groups": GROUPS})
+    assert second.recap["changed"] == 0
+    assert writes(sandbox) == 0
+    assert sandbox.stats()["token_requests"] == 1
+
+    leaving = {"member003@example.com", "member008@example.com"}
+    offboarded = [dict(m, active=False) if m["user_name"] in leaving else m for m in TEAM]
+    playbook("onboarding/run.yml", extra={"onboarding_users": offboarded, "onboarding_groups": GROUPS})
+    inactive = {u["userName"] for u in scim.users() if not u["active"]}
+    assert inactive == leaving
+    assert len(scim.users()) == 12
+
+
+def test_purge_and_exact_memberships(playbook, sandbox, scim):
+    playbook("onboarding/run.yml", extra={"onboarding_users": TEAM, "onboarding_groups": GROUPS})
+    remaining = [dict(m, groups=["jira-users"]) for m in TEAM[:10]]
+    run = playbook("onboarding/run.yml", extra={"onboarding_users": remaining, "onboarding_groups": GROUPS,
+                                                "onboarding_purge": True, "onboarding_purge_members": True})
+    assert run.recap["failed"] == 0
+    assert {u["userName"] for u in scim.users() if not u["active"]} == {"member010@example.com", "member011@example.com"}
+    memberships = groups_of(sandbox)
+    assert memberships["confluence-users"] == []
+    assert memberships["jira-users"] == sorted(m["user_name"] for m in remaining)
+
+
+def test_a_bad_variable_fails_at_argument_validation(playbook, sandbox):
+    typo = [dict(TEAM[0], user_nmae="oops@example.com")]
+    run = playbook("onboarding/run.yml", extra={"onboarding_users": typo}, expect_rc=2)
+    assert "Validating arguments against arg spec" in run.stdout
+    assert "user_nmae" in run.stdout
+    assert sandbox.stats()["token_requests"] == 0
+
+    wrong_type = playbook("onboarding/run.yml", extra={"onboarding_purge": "sometimes"}, expect_rc=2)
+    assert "onboarding_purge" in wrong_type.stdout
+    assert writes(sandbox) == 0
