@@ -90,7 +90,6 @@ users:
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._module import ScimModule
 from ansible_collections.scimkit.atlassian.plugins.module_utils._reconcile import USERS
-from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import filter_eq
 
 
 def read_users(scim: ScimModule) -> dict:

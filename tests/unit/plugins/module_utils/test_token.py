@@ -56,7 +56,7 @@ def test_assertion_header_and_claims(creds, rsa_key):
 
 
 def test_every_assertion_has_a_fresh_jti(creds):
-    first, second = (jwt.decode(build_assertion(creds), options={"verify_signature": False}) for _ in range(2))
+    first, second = (jwt.decode(build_assertion(creds), options={"verify_signature": False}) for attempt in (1, 2))
     assert first["jti"] != second["jti"]
     assert first["exp"] - first["iat"] == 300
 
@@ -90,14 +90,14 @@ def test_encrypted_key_with_passphrase(rsa_key):
     [
         (lambda k: pem(k, PASSPHRASE), None, "RS256", "is encrypted"),
         (lambda k: pem(k, PASSPHRASE), "wrong-passphrase-unit", "RS256", "passphrase is wrong"),
-        (lambda k: pem(k), PASSPHRASE, "RS256", "not encrypted"),
+        (pem, PASSPHRASE, "RS256", "not encrypted"),
         (lambda k: "this is not a key", None, "RS256", "not in PEM format"),
         (lambda k: "-----BEGIN PRIVATE KEY-----\nZ2FyYmFnZQ==\n-----END PRIVATE KEY-----\n", None, "RS256", "damaged"),
         (lambda k: k.public_key().public_bytes(serialization.Encoding.PEM,
                                                serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
          None, "RS256", "public key"),
         (lambda k: pem(ec.generate_private_key(ec.SECP256R1())), None, "RS256", "needs an RSA private key"),
-        (lambda k: pem(k), None, "ES256", "needs an EC private key"),
+        (pem, None, "ES256", "needs an EC private key"),
         (lambda k: pem(ec.generate_private_key(ec.SECP384R1())), None, "ES256", "curve P-256"),
     ],
 )

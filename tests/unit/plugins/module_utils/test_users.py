@@ -96,8 +96,8 @@ def test_raw_attributes_compare_only_given_keys():
     same = spec(attributes={"urn:scim:schemas:extension:atlassian-external:1.0": {"atlassianAccountId": "712020:abc"}})
     assert operations(same, SERVER_USER) == []
     other = spec(attributes={"profileUrl": "https://example.com/jane"})
-    assert operations(other, SERVER_USER) == [{"op": "replace", "path": "profileUrl",
-                                                "value": "https://example.com/jane"}]
+    assert operations(other, SERVER_USER) == [
+        {"op": "replace", "path": "profileUrl", "value": "https://example.com/jane"}]
 
 
 def test_booleans_are_not_equal_to_strings():
