@@ -19,7 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError, ScimKitError
-from ansible_collections.scimkit.atlassian.plugins.module_utils._reconcile import USERS, Outcome, reconcile_user
+from ansible_collections.scimkit.atlassian.plugins.module_utils._outcome import Outcome
+from ansible_collections.scimkit.atlassian.plugins.module_utils._reconcile import reconcile_user
+from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import USERS
 from ansible_collections.scimkit.atlassian.plugins.module_utils._users import UserSpec, user_spec
 
 if t.TYPE_CHECKING:

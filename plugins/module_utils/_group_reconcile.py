@@ -14,7 +14,6 @@ so they cannot disagree about ``changed`` or the diff.
 from __future__ import annotations
 
 import typing as t
-from dataclasses import dataclass, field
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
     ApiError,
@@ -24,7 +23,6 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
 from ansible_collections.scimkit.atlassian.plugins.module_utils._groups import (
     DIRECT_LOOKUPS,
     EACH,
-    GROUPS,
     LISTING,
     GroupSpec,
     MembershipPlan,
@@ -39,26 +37,12 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._groups import (
     predict_group,
     split_known,
 )
-from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import filter_eq
+from ansible_collections.scimkit.atlassian.plugins.module_utils._outcome import Outcome
+from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import GROUPS, USERS, filter_eq
 
 if t.TYPE_CHECKING:
     from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import ScimClient
 
-USERS = "Users"
-
-
-@dataclass
-class GroupOutcome:
-    """What happened (or, in check mode, would happen) to one group."""
-
-    action: str  # created, updated, deleted or unchanged
-    group: dict[str, t.Any] | None
-    before: dict[str, t.Any] = field(default_factory=dict)
-    after: dict[str, t.Any] = field(default_factory=dict)
-
-    @property
-    def changed(self) -> bool:
-        return self.action != "unchanged"
 
 
 class UserDirectory:
@@ -242,7 +226,7 @@ def _create(client: ScimClient, spec: GroupSpec, payload: dict[str, t.Any]) -> d
     )
 
 
-def reconcile_group(client: ScimClient, spec: GroupSpec, *, check_mode: bool, diff: bool) -> GroupOutcome:
+def reconcile_group(client: ScimClient, spec: GroupSpec, *, check_mode: bool, diff: bool) -> Outcome:
     """Make one group match ``spec``; in check mode, predict the outcome without a write."""
     directory = UserDirectory(client)
     manages_members = spec.members is not None
@@ -251,11 +235,11 @@ def reconcile_group(client: ScimClient, spec: GroupSpec, *, check_mode: bool, di
 
     if spec.state == "absent":
         if current is None:
-            return GroupOutcome("unchanged", None)
+            return Outcome("unchanged", None)
         [before] = _Views(directory, enabled=diff, with_members=True)(current)
         if not check_mode and not client.delete(GROUPS, current["id"]):
-            return GroupOutcome("unchanged", None)  # deleted by someone else meanwhile
-        return GroupOutcome("deleted", None, before=before, after={})
+            return Outcome("unchanged", None)  # deleted by someone else meanwhile
+        return Outcome("deleted", None, before=before, after={})
 
     if current is None and spec.id:
         raise ConfigError(f"No group has id {spec.id!r}; SCIM cannot create a group with a chosen id.")
@@ -271,25 +255,25 @@ def reconcile_group(client: ScimClient, spec: GroupSpec, *, check_mode: bool, di
         predicted = predict_group(payload, [], plan)
         _before, after = views({}, predicted)
         if check_mode:
-            return GroupOutcome("created", predicted, after=after)
+            return Outcome("created", predicted, after=after)
         created = _create(client, spec, payload)
         # A create resolved to an existing group may hold other members or another externalId.
         operations = external_id_operations(spec, created)
         plan = plan_membership(member_ids(created), desired, purge=spec.purge_members)
         group = _write(client, created, operations, plan, predict_group(created, operations, plan))
-        return GroupOutcome("created", group, after=after)
+        return Outcome("created", group, after=after)
 
     operations = external_id_operations(spec, current)
     plan = plan_membership(member_ids(current), desired, purge=spec.purge_members)
     if not operations and not plan:
         [before] = views(current)
-        return GroupOutcome("unchanged", current, before=before, after=before)
+        return Outcome("unchanged", current, before=before, after=before)
     predicted = predict_group(current, operations, plan)
     before, after = views(current, predicted)
     if check_mode:
-        return GroupOutcome("updated", predicted, before=before, after=after)
+        return Outcome("updated", predicted, before=before, after=after)
     group = _write(client, current, operations, plan, predicted)
-    return GroupOutcome("updated", group, before=before, after=after)
+    return Outcome("updated", group, before=before, after=after)
 
 
 def read_groups(client: ScimClient, *, group_id: str | None = None, display_name: str | None = None,
@@ -309,4 +293,4 @@ def read_groups(client: ScimClient, *, group_id: str | None = None, display_name
     return client.list(GROUPS, filter=filter, **shape)
 
 
-__all__ = ["GroupOutcome", "UserDirectory", "find_by_name", "find_group", "read_groups", "reconcile_group"]
+__all__ = ["UserDirectory", "find_by_name", "find_group", "read_groups", "reconcile_group"]

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError, ScimKitError
 from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import GROUP_SCHEMA, filter_eq
 
-GROUPS = "Groups"
 # Most member changes (removals, and values of an add) sent in one PATCH request. Atlassian
 # documents no limit (fact sheet section 4.2); 100 matches its page size, so no request carries
 # more members than a list page does, and 300 changes cost 3 requests rather than 300.
@@ -261,7 +260,6 @@ GROUP_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
 __all__ = [
     "DIRECT_LOOKUPS",
     "EACH",
-    "GROUPS",
     "GROUP_ARGUMENT_SPEC",
     "GroupSpec",
     "LISTING",

@@ -14,6 +14,8 @@ one worker of a bulk run is told to slow down, all of them do.
 
 from __future__ import annotations
 
+import os
+import ssl
 import threading
 import time
 import traceback
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
+    ConfigError,
     DependencyError,
     TransportError,
 )
@@ -34,10 +37,11 @@ except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR: str | None = traceback.format_exc()
     # Placeholders so that the subclasses below can be defined; they are never used.
-    HTTPAdapter = Retry = object  # type: ignore[misc,assignment]
+    HTTPAdapter = Retry = _BaseSession = object  # type: ignore[misc,assignment]
 else:
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
+    _BaseSession = requests.Session
 
 COLLECTION_VERSION = "0.1.0"
 USER_AGENT = f"scimkit.atlassian/{COLLECTION_VERSION}"
@@ -126,6 +130,46 @@ class _GatedRetry(Retry):  # type: ignore[misc,valid-type]
         self.gate.wait()
 
 
+class _Session(_BaseSession):  # type: ignore[misc,valid-type]
+    """A requests.Session that sends only the credentials the task gave.
+
+    requests reads ~/.netrc (or $NETRC) for any host it finds there and replaces the bearer
+    token with that login, also on redirects: a stranger's password would go to the SCIM or
+    token endpoint. Proxies from the environment still apply.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.auth = _no_auth  # set, so requests does not look in ~/.netrc for the first request
+
+    def rebuild_auth(self, prepared_request: t.Any, response: t.Any) -> None:
+        # What requests does on a redirect, minus the ~/.netrc lookup: drop Authorization for another host.
+        if "Authorization" in prepared_request.headers and self.should_strip_auth(response.request.url,
+                                                                                   prepared_request.url):
+            del prepared_request.headers["Authorization"]
+
+
+def _no_auth(request: t.Any) -> t.Any:
+    return request
+
+
+def _check_ca_path(path: str) -> None:
+    """Fail before any request when ca_path cannot serve as a CA bundle, naming what is wrong."""
+    try:
+        if os.path.isdir(path):
+            ssl.create_default_context(capath=path)
+        else:
+            ssl.create_default_context(cafile=path)
+    except FileNotFoundError:
+        raise ConfigError(f"ca_path {path} does not exist.") from None
+    except PermissionError:
+        raise ConfigError(f"ca_path {path} cannot be read: permission denied.") from None
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise ConfigError(
+            f"ca_path {path} holds no usable CA certificate ({_reason(exc)}); give a PEM file of CA certificates."
+        ) from None
+
+
 class _GatedAdapter(HTTPAdapter):  # type: ignore[misc,valid-type]
     """HTTPAdapter that does not start a request while the shared gate holds."""
 
@@ -152,12 +196,17 @@ class HttpClient:
             raise DependencyError("requests", traceback=REQUESTS_IMPORT_ERROR)
         self.settings = settings
         self.gate = BackoffGate()
-        self.session = requests.Session()
+        self.session = _Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        # Given with every request, not only on the session: requests lets REQUESTS_CA_BUNDLE or
+        # CURL_CA_BUNDLE override a session's verify, which would ignore ca_path and validate_certs.
+        self._verify: bool | str = True
         if not settings.validate_certs:
-            self.session.verify = False
+            self._verify = False
         elif settings.ca_path:
-            self.session.verify = settings.ca_path
+            _check_ca_path(settings.ca_path)
+            self._verify = settings.ca_path
+        self.session.verify = self._verify
         adapter = self._adapter(IDEMPOTENT_METHODS)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
@@ -193,6 +242,7 @@ class HttpClient:
     def request(self, method: str, url: str, **kwargs: t.Any) -> t.Any:
         """Send one request; raise TransportError when no HTTP answer came back."""
         kwargs.setdefault("timeout", self.settings.timeout)
+        kwargs.setdefault("verify", self._verify)
         where = origin_of(url)
         try:
             return self.session.request(method, url, **kwargs)

@@ -13,9 +13,10 @@ Check mode and a real run share every step up to the write, so they cannot disag
 from __future__ import annotations
 
 import typing as t
-from dataclasses import dataclass, field
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError
+from ansible_collections.scimkit.atlassian.plugins.module_utils._outcome import Outcome
+from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import USERS
 from ansible_collections.scimkit.atlassian.plugins.module_utils._users import (
     Change,
     UserSpec,
@@ -31,27 +32,12 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._users import (
 if t.TYPE_CHECKING:
     from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import ScimClient
 
-USERS = "Users"
 # Why a user can be refused as a duplicate yet not be found (reference: Atlassian ACCESS-1293, KB on 409s).
 HIDDEN_USER_HINT = (
     "Atlassian hides some deactivated or unlinked users from searches, and answers 409 when the e-mail address "
     "belongs to an Atlassian account outside this directory. Look the person up in Atlassian Administration; "
     "if the SCIM user exists, give its id with the id option."
 )
-
-
-@dataclass
-class Outcome:
-    """What happened (or, in check mode, would happen) to one user."""
-
-    action: str  # created, updated, deactivated, deleted or unchanged
-    user: dict[str, t.Any] | None
-    before: dict[str, t.Any] = field(default_factory=dict)
-    after: dict[str, t.Any] = field(default_factory=dict)
-
-    @property
-    def changed(self) -> bool:
-        return self.action != "unchanged"
 
 
 def find_user(client: ScimClient, spec: UserSpec) -> dict[str, t.Any] | None:
@@ -129,4 +115,4 @@ def reconcile_user(client: ScimClient, spec: UserSpec, *, check_mode: bool,
     return Outcome(describe_action(changes), updated, before=before, after=after)
 
 
-__all__ = ["Outcome", "find_after_conflict", "find_user", "reconcile_user", "update_user"]
+__all__ = ["HIDDEN_USER_HINT", "find_after_conflict", "find_user", "reconcile_user", "update_user"]

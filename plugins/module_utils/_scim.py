@@ -26,6 +26,9 @@ if t.TYPE_CHECKING:
 
 ATLASSIAN_SCIM_URL = "https://api.atlassian.com/scim/directory/{directory_id}"
 SCIM_MEDIA_TYPE = "application/scim+json"
+# Resource types (RFC 7644 section 3.2 endpoints).
+USERS = "Users"
+GROUPS = "Groups"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -311,10 +314,12 @@ def directory_url(directory_id: str) -> str:
 
 __all__ = [
     "ENTERPRISE_USER_SCHEMA",
+    "GROUPS",
     "GROUP_SCHEMA",
     "PAGE_SIZE",
     "PATCH_OP_SCHEMA",
     "ScimClient",
+    "USERS",
     "USER_SCHEMA",
     "directory_url",
     "filter_eq",

@@ -201,7 +201,8 @@ def parse_token_response(status: int, text: str, content_type: str | None, token
     except ValueError:
         payload = None
     if not isinstance(payload, dict):
-        raise TokenError(f"{where} answered HTTP {status} with {summarize_body(text, content_type)}.", status=status)
+        raise TokenError(f"{where} answered HTTP {status} with {_describe_body(status, text, content_type)}.",
+                         status=status)
     if status >= 400 or "error" in payload:
         error = str(payload.get("error") or "unknown_error")
         description = payload.get("error_description")
@@ -229,6 +230,18 @@ def parse_token_response(status: int, text: str, content_type: str | None, token
         expires_at=int(requested_at + expires_in) if expires_in is not None else None,
         scope=payload.get("scope"),
     )
+
+
+def _describe_body(status: int, text: str, content_type: str | None) -> str:
+    """An unreadable answer, quoted only when it is an error page.
+
+    A success status may carry a token in a form this module cannot read (form-encoded, a bare
+    JSON string); quoting that body would print the token, which is not yet masked.
+    """
+    if status >= 400 or not text.strip():
+        return summarize_body(text, content_type)
+    kind = (content_type or "unknown content type").split(";")[0].strip()
+    return f"a non-JSON body ({kind}, {len(text)} characters; not shown, as it may hold a token)"
 
 
 def _as_int(value: t.Any) -> int | None:

@@ -176,12 +176,7 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._module import S
 
 def ensure_group(scim: ScimModule) -> dict:
     outcome = reconcile_group(scim.client, group_spec(scim.params), check_mode=scim.check_mode, diff=scim.diff_mode)
-    result = {"changed": outcome.changed, "action": outcome.action}
-    if outcome.group is not None:
-        result["group"] = outcome.group
-    if scim.diff_mode:
-        result["diff"] = {"before": outcome.before, "after": outcome.after}
-    return result
+    return outcome.module_result("group", diff=scim.diff_mode)
 
 
 def main() -> None:

@@ -269,12 +269,7 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._users import US
 
 def ensure_user(scim: ScimModule) -> dict:
     outcome = reconcile_user(scim.client, user_spec(scim.params), check_mode=scim.check_mode)
-    result = {"changed": outcome.changed, "action": outcome.action}
-    if outcome.user is not None:
-        result["user"] = outcome.user
-    if scim.diff_mode:
-        result["diff"] = {"before": outcome.before, "after": outcome.after}
-    return result
+    return outcome.module_result("user", diff=scim.diff_mode)
 
 
 def main() -> None:

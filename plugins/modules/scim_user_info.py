@@ -89,7 +89,7 @@ users:
 """
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._module import ScimModule
-from ansible_collections.scimkit.atlassian.plugins.module_utils._reconcile import USERS
+from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import USERS
 
 
 def read_users(scim: ScimModule) -> dict:

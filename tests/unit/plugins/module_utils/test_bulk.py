@@ -13,7 +13,7 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._bulk import (
     purge_candidates,
 )
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ScimKitError
-from ansible_collections.scimkit.atlassian.plugins.module_utils._reconcile import Outcome
+from ansible_collections.scimkit.atlassian.plugins.module_utils._outcome import Outcome
 from ansible_collections.scimkit.atlassian.plugins.module_utils._users import user_spec
 
 DIRECTORY = [

@@ -364,8 +364,8 @@ def test_check_mode_writes_nothing_and_agrees_with_the_real_run(diff):
     assert check_client.writes() == []
     assert real_client.writes() == ["POST", "PATCH", "PATCH", "PATCH"]
     assert (check.action, check.changed, check.before, check.after) == (real.action, real.changed, real.before, real.after)
-    assert sorted(member_ids(check.group)) == sorted(member_ids(real.group))
-    assert "id" not in check.group and real.group["id"] == "g-1"
+    assert sorted(member_ids(check.resource)) == sorted(member_ids(real.resource))
+    assert "id" not in check.resource and real.resource["id"] == "g-1"
     if diff:
         assert real.before == {} and real.after["members"] == sorted(members)
     else:
