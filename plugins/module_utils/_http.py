@@ -144,8 +144,8 @@ class _Session(_BaseSession):  # type: ignore[misc,valid-type]
 
     def rebuild_auth(self, prepared_request: t.Any, response: t.Any) -> None:
         # What requests does on a redirect, minus the ~/.netrc lookup: drop Authorization for another host.
-        if "Authorization" in prepared_request.headers and self.should_strip_auth(response.request.url,
-                                                                                   prepared_request.url):
+        moved = self.should_strip_auth(response.request.url, prepared_request.url)
+        if "Authorization" in prepared_request.headers and moved:
             del prepared_request.headers["Authorization"]
 
 

@@ -82,7 +82,12 @@ def parse_error(status: int, text: str, content_type: str | None, method: str, p
     elif not isinstance(payload, dict):
         message += f" with {summarize_body(text, content_type)}"
     message = message.rstrip(".") + "."
-    message += _HINTS.get(status, "")
+    if status == 404 and "/" in path.strip("/"):
+        # /Users/<id>: the directory answered, so it is the resource that is gone, not base_url that is wrong.
+        message += (" It no longer exists: it may have been deleted meanwhile, by someone else or an earlier run; "
+                    "run the task again to read the directory afresh.")
+    else:
+        message += _HINTS.get(status, "")
     return ApiError(message, status=status, method=method, path=path,
                     scim_type=str(scim_type) if scim_type else None,
                     detail=str(detail) if detail else None)

@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -77,10 +78,12 @@ class Sandbox:
         retry_after: int = 1,
         hide_inactive: bool = False,
         strict_filters: bool = True,
+        tls: bool = False,
     ):
         self.state_dir = Path(state_dir).resolve()
         self.port = port
         self.seed = seed
+        self.tls = tls  # serve HTTPS with a test CA generated in state_dir/tls (info: sandbox_ca_path)
         initial = validate_changes(
             {
                 "page_size_cap": page_size_cap,
@@ -120,10 +123,16 @@ class Sandbox:
         from sandbox_server import SandboxApp, SandboxHTTPServer
 
         credentials = load_or_create_credentials(self.state_dir)
+        ssl_context = None
+        if self.tls:
+            from sandbox_tls import load_or_create_tls, server_context
+
+            tls_files = load_or_create_tls(self.state_dir)
+            ssl_context = server_context(tls_files)
         # Bind first: the origin (and so the accepted `aud`) needs the real port.
-        server = SandboxHTTPServer(self.port, None)  # type: ignore[arg-type]
+        server = SandboxHTTPServer(self.port, None, ssl_context)  # type: ignore[arg-type]
         port = server.server_port
-        origin = f"http://{HOST}:{port}"
+        origin = f"{'https' if self.tls else 'http'}://{HOST}:{port}"
         app = SandboxApp(origin, credentials, self._settings, self.seed)
         server.app = app
         identity = credentials.identity
@@ -144,6 +153,8 @@ class Sandbox:
             "sandbox_client_secret": identity.client_secret,
             "sandbox_control_url": origin + CONTROL_PREFIX,
         }
+        if self.tls:
+            self.info["sandbox_ca_path"] = str(tls_files.ca_path)
         app.info = self.info
         self._app = app
         self._server = server
@@ -182,6 +193,40 @@ class Sandbox:
     def clear_data(self) -> None:
         """Delete every user and group."""
         self.app.scim.clear()
+
+    def inject(self, **spec: Any) -> int:
+        """Answer the next matching token or SCIM request(s) with a canned response; see README.
+
+        Keys: target ("scim" or "token"), status, body or json, content_type, headers, method,
+        path_contains, times (1). Returns how many injections are pending.
+        """
+        return self.app.inject(**spec)
+
+    def clear_injections(self) -> None:
+        self.app.clear_injections()
+
+    def scenario(self, config: dict[str, Any] | None = None, inject: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Default settings and no pending injections, then ``config`` and ``inject`` applied (data is kept)."""
+        return self.app.scenario(config, inject)
+
+    def revoke_tokens(self) -> int:
+        """Invalidate every access token issued so far (not the API key); return how many were live."""
+        return self.app.token_endpoint.revoke_all()
+
+    def issued_tokens(self) -> list[str]:
+        """Every access token issued since start, so tests can prove none leaked."""
+        return self.app.token_endpoint.issued_tokens()
+
+    def received_assertions(self) -> list[str]:
+        """Every client assertion (signed JWT) the token endpoint received since start."""
+        return self.app.token_endpoint.received_assertions()
+
+    def reset(self) -> None:
+        """Default settings, no pending injections, no data, fresh stats."""
+        self.configure(**Settings().as_dict())
+        self.clear_injections()
+        self.clear_data()
+        self.reset_stats()
 
 
 # ---------------------------------------------------------------------------
@@ -224,9 +269,12 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _http_get_json(url: str, timeout: float = 2.0) -> Any:
-    # Never through a proxy: the sandbox is on loopback.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+def _http_get_json(url: str, timeout: float = 2.0, ca_path: str | None = None) -> Any:
+    # Never through a proxy: the sandbox is on loopback. A TLS sandbox is checked against its own test CA.
+    handlers: list[Any] = [urllib.request.ProxyHandler({})]
+    if ca_path:
+        handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=ca_path)))
+    opener = urllib.request.build_opener(*handlers)
     with opener.open(url, timeout=timeout) as answer:
         return json.loads(answer.read())
 
@@ -237,7 +285,7 @@ def _running_info(state_dir: Path) -> dict[str, Any] | None:
         return None
     try:
         info = json.loads((state_dir / INFO_FILE).read_text())
-        _http_get_json(info["sandbox_control_url"] + "/health")
+        _http_get_json(info["sandbox_control_url"] + "/health", ca_path=info.get("sandbox_ca_path"))
     except (OSError, ValueError, KeyError, urllib.error.URLError):
         return None
     return info
@@ -253,6 +301,7 @@ def _summary(info: dict[str, Any]) -> str:
             f"  key path:   {info['sandbox_private_key_path']}",
             f"  control:    {info['sandbox_control_url']}",
         ]
+        + ([f"  CA:         {info['sandbox_ca_path']}"] if "sandbox_ca_path" in info else [])
     )
 
 
@@ -277,6 +326,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         seed=args.seed,
         fail_429_rate=args.fail_429_rate,
         hide_inactive=args.hide_inactive,
+        tls=args.tls,
     )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -324,6 +374,8 @@ def cmd_start(args: argparse.Namespace) -> int:
     ]
     if args.hide_inactive:
         command.append("--hide-inactive")
+    if args.tls:
+        command.append("--tls")
     if args.verbose:
         command.append("--verbose")
     log_path = state_dir / LOG_FILE
@@ -398,6 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--fail-429-rate", type=float, default=0.0, help="fraction of SCIM requests answered 429")
         sub.add_argument("--hide-inactive", action="store_true", help="leave users with active=false out of /Users lists")
         sub.add_argument("--seed", type=int, default=0, help="seed of the 429 injection RNG")
+        sub.add_argument("--tls", action="store_true", help="serve HTTPS with a test CA generated in STATE_DIR/tls")
         sub.add_argument("--verbose", action="store_true", help="log every request (to stderr; `start` sends it to STATE_DIR/sandbox.log)")
 
     serve = commands.add_parser("serve", help="serve in the foreground; writes STATE_DIR/sandbox.json")

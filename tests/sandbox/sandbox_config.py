@@ -18,6 +18,7 @@ TOKEN_PATH = "/oauth/token"
 SCIM_PREFIX = "/scim/directory/"
 CONTROL_PREFIX = "/_sandbox"
 SCOPE = "manage:directory"
+MAX_CLOCK_OFFSET = 7 * 24 * 3600
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Settings:
     token_html_error: bool = False  # the token endpoint answers 500 with an HTML page
     token_lifetime: int = 3600  # expires_in of issued access tokens, seconds
     strict_filters: bool = True  # only the filters Atlassian supports (see README)
+    clock_offset: int = 0  # seconds added to the token endpoint's clock (clock-skew tests)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,6 +82,10 @@ def validate_changes(changes: dict[str, Any]) -> dict[str, Any]:
             clean[name] = _as_bool(name, value)
         elif name in ("page_size_cap", "token_lifetime"):
             clean[name] = _as_int(name, value, 1)
+        elif name == "clock_offset":
+            clean[name] = _as_int(name, value, -MAX_CLOCK_OFFSET)
+            if abs(clean[name]) > MAX_CLOCK_OFFSET:
+                raise ValueError(f"clock_offset must be within +-{MAX_CLOCK_OFFSET} seconds")
         else:  # fail_429_next, retry_after
             clean[name] = _as_int(name, value, 0)
     return clean

@@ -171,13 +171,35 @@ class TokenEndpoint:
         self.audiences = [origin, token_url]
         self.settings = settings
         self._lock = threading.Lock()
-        self._tokens: dict[str, float] = {}  # access token -> expiry (epoch seconds)
+        self._tokens: dict[str, float] = {}  # access token -> expiry (epoch seconds, sandbox clock)
         self._seen_jti: dict[str, float] = {}  # jti -> when it may be forgotten
+        # Every access token issued and every assertion received, so tests can grep output for them.
+        self._issued: list[str] = []
+        self._assertions: list[str] = []
+
+    def _now(self) -> float:
+        """The sandbox's clock: real time plus clock_offset, to imitate a server whose clock differs."""
+        return time.time() + int(getattr(self.settings, "clock_offset", 0))
+
+    def issued_tokens(self) -> list[str]:
+        with self._lock:
+            return list(self._issued)
+
+    def received_assertions(self) -> list[str]:
+        with self._lock:
+            return list(self._assertions)
+
+    def revoke_all(self) -> int:
+        """Invalidate every issued access token (the static API key stays valid); return how many."""
+        with self._lock:
+            count = len(self._tokens)
+            self._tokens.clear()
+            return count
 
     # -- access tokens (used by the SCIM side) ---------------------------
 
     def token_is_valid(self, token: str) -> bool:
-        now = time.time()
+        now = self._now()
         with self._lock:
             expiry = self._tokens.get(token)
             if expiry is None:
@@ -190,12 +212,13 @@ class TokenEndpoint:
     def _issue_token(self) -> dict[str, Any]:
         lifetime = int(self.settings.token_lifetime)
         token = "sbx-at-" + secrets.token_urlsafe(48)
-        now = time.time()
+        now = self._now()
         with self._lock:
             # Drop expired tokens so long benchmark runs do not grow memory.
             for old in [t for t, exp in self._tokens.items() if exp <= now]:
                 del self._tokens[old]
             self._tokens[token] = now + lifetime
+            self._issued.append(token)
         return {"access_token": token, "token_type": "Bearer", "expires_in": lifetime, "scope": SCOPE}
 
     # -- request handling -------------------------------------------------
@@ -264,7 +287,7 @@ class TokenEndpoint:
     @staticmethod
     def _basic_credentials(request: Request) -> tuple[str, str] | None:
         header = request.headers.get("Authorization", "")
-        scheme, _, value = header.partition(" ")
+        scheme, _space, value = header.partition(" ")
         if scheme.lower() != "basic":
             return None
         try:
@@ -303,6 +326,8 @@ class TokenEndpoint:
         assertion = params.get("client_assertion") or ""
         if not assertion:
             raise OAuthError("invalid_request", "client_assertion is required")
+        with self._lock:
+            self._assertions.append(assertion)
 
         try:
             header = jwt.get_unverified_header(assertion)
@@ -321,21 +346,19 @@ class TokenEndpoint:
                 self.public_key,
                 algorithms=list(ALLOWED_ALGORITHMS),
                 audience=self.audiences,
-                leeway=CLOCK_LEEWAY,
-                options={"require": ["exp", "iat", "iss", "sub", "aud", "jti"]},
+                # Time claims are checked below against the sandbox clock (clock_offset), not PyJWT's.
+                options={"require": ["exp", "iat", "iss", "sub", "aud", "jti"],
+                         "verify_exp": False, "verify_iat": False, "verify_nbf": False},
             )
         except jwt.InvalidSignatureError:
             raise invalid_client("signature verification failed") from None
-        except jwt.ExpiredSignatureError:
-            raise invalid_client("client assertion expired (exp)") from None
         except jwt.InvalidAudienceError:
             raise invalid_client(f"aud must be {self.audiences[0]} or {self.audiences[1]}") from None
         except jwt.MissingRequiredClaimError as exc:
             raise invalid_client(f"client assertion lacks the {exc.claim!r} claim") from None
-        except jwt.ImmatureSignatureError:
-            raise invalid_client("client assertion is not valid yet (iat/nbf in the future)") from None
         except jwt.PyJWTError as exc:
             raise invalid_client(f"invalid client assertion: {exc}") from None
+        self._check_times(claims)
 
         client_id = self.identity.client_id
         if claims.get("iss") != client_id:
@@ -345,10 +368,8 @@ class TokenEndpoint:
         if params.get("client_id") not in (None, client_id):
             raise invalid_client("client_id does not match the assertion's iss")
 
-        now = time.time()
-        exp, iat = claims["exp"], claims["iat"]
-        if not isinstance(iat, (int, float)) or iat > now + CLOCK_LEEWAY:
-            raise invalid_client("iat is in the future")
+        now = self._now()
+        exp = claims["exp"]
         if exp - now > MAX_ASSERTION_LIFETIME + CLOCK_LEEWAY:
             raise invalid_client(f"client assertion lifetime exceeds {MAX_ASSERTION_LIFETIME} s")
 
@@ -362,6 +383,19 @@ class TokenEndpoint:
             if jti in self._seen_jti:
                 raise invalid_client("jti replayed: this client assertion was already used")
             self._seen_jti[jti] = exp + CLOCK_LEEWAY
+
+    def _check_times(self, claims: dict[str, Any]) -> None:
+        """exp, iat and nbf against the sandbox clock, with CLOCK_LEEWAY either way (RFC 7523 section 3)."""
+        now = self._now()
+        for name in ("exp", "iat", "nbf"):
+            if name in claims and (isinstance(claims[name], bool) or not isinstance(claims[name], (int, float))):
+                raise invalid_client(f"invalid client assertion: {name} must be a number")
+        if claims["exp"] < now - CLOCK_LEEWAY:
+            raise invalid_client("client assertion expired (exp)")
+        if claims["iat"] > now + CLOCK_LEEWAY:
+            raise invalid_client("client assertion is not valid yet (iat in the future)")
+        if claims.get("nbf", now) > now + CLOCK_LEEWAY:
+            raise invalid_client("client assertion is not valid yet (nbf in the future)")
 
 
 def oauth_error_response(error: OAuthError) -> Response:

@@ -14,13 +14,15 @@ import json
 import logging
 import random
 import socket
+import ssl
 import sys
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterable
 from urllib.parse import unquote
 
-from sandbox_config import CONTROL_PREFIX, HOST, SCIM_PREFIX, TOKEN_PATH, SettingsHolder
+from sandbox_config import CONTROL_PREFIX, HOST, SCIM_PREFIX, TOKEN_PATH, Settings, SettingsHolder, validate_changes
 from sandbox_oauth import Credentials, OAuthError, TokenEndpoint, oauth_error_response
 from sandbox_scim import ScimFront, scim_error
 from werkzeug.wrappers import Request, Response
@@ -48,6 +50,7 @@ class Stats:
             self._token_failures = 0
             self._scim_requests = dict.fromkeys(SCIM_METHODS, 0)
             self._injected_429 = 0
+            self._injected_answers = 0
             self._requests: collections.deque[dict[str, Any]] = collections.deque(maxlen=MAX_RECORDED_REQUESTS)
 
     def record_token(self, method: str, path: str, status: int) -> None:
@@ -56,6 +59,10 @@ class Stats:
             if status != 200:
                 self._token_failures += 1
             self._requests.append({"method": method, "path": path, "status": status})
+
+    def record_injected_answer(self) -> None:
+        with self._lock:
+            self._injected_answers += 1
 
     def record_scim(self, method: str, path: str, query: str, status: int, injected: bool) -> None:
         with self._lock:
@@ -71,6 +78,7 @@ class Stats:
                 "token_failures": self._token_failures,
                 "scim_requests": dict(self._scim_requests),
                 "injected_429": self._injected_429,
+                "injected_answers": self._injected_answers,
                 "requests": [dict(entry) for entry in self._requests],
             }
 
@@ -81,6 +89,58 @@ class Stats:
 
 def json_response(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+@dataclass
+class Injection:
+    """A canned answer for the next ``times`` matching token or SCIM requests (see README, "Injected answers")."""
+
+    target: str  # "scim" or "token"
+    status: int
+    body: str
+    content_type: str
+    headers: dict[str, str]
+    method: str | None
+    path_contains: str | None
+    times: int
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Injection:
+        known = {"target", "status", "body", "json", "content_type", "headers", "method", "path_contains", "times"}
+        unknown = sorted(set(spec) - known)
+        if unknown:
+            raise ValueError(f"unknown injection key(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        target = spec.get("target", "scim")
+        if target not in ("scim", "token"):
+            raise ValueError("target must be 'scim' or 'token'")
+        status = spec.get("status")
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise ValueError("status must be an HTTP status code")
+        if "body" in spec and "json" in spec:
+            raise ValueError("give body or json, not both")
+        if "json" in spec:
+            body = json.dumps(spec["json"])
+            default_type = "application/scim+json" if target == "scim" else "application/json"
+        else:
+            body = str(spec.get("body", ""))
+            default_type = "text/plain"
+        times = spec.get("times", 1)
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise ValueError("times must be a positive integer")
+        headers = spec.get("headers") or {}
+        if not isinstance(headers, dict):
+            raise ValueError("headers must be an object")
+        method = spec.get("method")
+        return cls(target, status, body, str(spec.get("content_type") or default_type),
+                   {str(k): str(v) for k, v in headers.items()}, method.upper() if method else None,
+                   spec.get("path_contains"), times)
+
+    def matches(self, target: str, request: Request) -> bool:
+        return (self.target == target and (self.method is None or request.method == self.method)
+                and (self.path_contains is None or self.path_contains in request.full_path))
+
+    def response(self) -> Response:
+        return Response(self.body, status=self.status, content_type=self.content_type, headers=self.headers)
 
 
 class SandboxApp:
@@ -98,6 +158,46 @@ class SandboxApp:
             api_key=credentials.identity.api_key,
         )
         self.info: dict[str, Any] = {}  # filled by Sandbox once the port is known
+        self._injections: list[Injection] = []
+        self._injections_lock = threading.Lock()
+
+    def inject(self, **spec: Any) -> int:
+        """Queue a canned answer (see Injection); return how many are pending."""
+        injection = Injection.from_spec(spec)
+        with self._injections_lock:
+            self._injections.append(injection)
+            return len(self._injections)
+
+    def clear_injections(self) -> None:
+        with self._injections_lock:
+            self._injections.clear()
+
+    def scenario(self, config: dict[str, Any] | None = None, inject: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Start a test case from a known state in one call: default settings and no pending
+        injections, then ``config`` and ``inject`` applied. Everything is checked before anything changes."""
+        changes = {**Settings().as_dict(), **(config or {})}
+        validate_changes(changes)
+        if not isinstance(inject or [], list):
+            raise ValueError("inject must be a list of injections")
+        injections = [Injection.from_spec(spec) for spec in inject or []]
+        new = self.configure(**changes)
+        with self._injections_lock:
+            self._injections[:] = injections
+        return {"settings": new, "pending": len(injections)}
+
+    def take_injection(self, target: str, request: Request) -> Response | None:
+        """The canned answer for this request, if one is queued for it (consumed in queue order)."""
+        with self._injections_lock:
+            for injection in self._injections:
+                if injection.matches(target, request):
+                    injection.times -= 1
+                    if injection.times == 0:
+                        self._injections.remove(injection)
+                    break
+            else:
+                return None
+        self.stats.record_injected_answer()
+        return injection.response()
 
     def configure(self, **changes: Any) -> dict[str, Any]:
         new = self.settings.update(changes)
@@ -124,17 +224,20 @@ class SandboxApp:
 
     def handle_token(self, request: Request) -> Response:
         try:
-            response = self.token_endpoint(request)
+            response = self.take_injection("token", request) or self.token_endpoint(request)
         except OAuthError as error:
             response = oauth_error_response(error)
         self.stats.record_token(request.method, request.path, response.status_code)
         return response
 
     def handle_scim(self, request: Request, path: str) -> Response:
-        directory_id, _, rest = path[len(SCIM_PREFIX) :].partition("/")
+        directory_id, _slash, rest = path[len(SCIM_PREFIX) :].partition("/")
         injected = False
+        canned = None
         if directory_id != self.directory_id:
             response = scim_error(404, f"Unknown directory {directory_id!r}")
+        elif (canned := self.take_injection("scim", request)) is not None:
+            response = canned  # answered before anything else runs: the request is not applied
         elif self.should_inject_429():
             # Answered before anything else runs, so the request is not applied.
             injected = True
@@ -163,18 +266,30 @@ class SandboxApp:
             ("POST", "/reset_stats"): lambda: (self.stats.reset(), {"ok": True})[1],
             ("GET", "/config"): self.settings.current.as_dict,
             ("POST", "/clear"): lambda: (self.scim.clear(), {"ok": True})[1],
+            ("POST", "/clear_injections"): lambda: (self.clear_injections(), {"ok": True})[1],
+            ("POST", "/revoke_tokens"): lambda: {"revoked": self.token_endpoint.revoke_all()},
+            ("GET", "/issued"): lambda: {"access_tokens": self.token_endpoint.issued_tokens(),
+                                         "assertions": self.token_endpoint.received_assertions()},
         }
-        if (method, sub_path) == ("POST", "/config"):
+        if (method, sub_path) in (("POST", "/config"), ("POST", "/inject"), ("POST", "/scenario")):
             try:
                 changes = json.loads(request.get_data(as_text=True) or "{}")
                 if not isinstance(changes, dict):
                     raise ValueError("the body must be a JSON object")
+                if sub_path == "/inject":
+                    return json_response({"ok": True, "pending": self.inject(**changes)})
+                if sub_path == "/scenario":
+                    unknown = sorted(set(changes) - {"config", "inject"})
+                    if unknown:
+                        raise ValueError(f"unknown scenario key(s): {', '.join(unknown)}; known: config, inject")
+                    return json_response(self.scenario(**changes))
                 return json_response(self.configure(**changes))
-            except ValueError as exc:
-                return json_response({"error": "invalid_config", "detail": str(exc)}, 400)
+            except (ValueError, TypeError) as exc:
+                error = {"/inject": "invalid_injection", "/scenario": "invalid_scenario"}.get(sub_path, "invalid_config")
+                return json_response({"error": error, "detail": str(exc)}, 400)
         handler = routes.get((method, sub_path))
         if handler is None:
-            known = sorted({p for _, p in routes} | {"/config"})
+            known = sorted({route[1] for route in routes} | {"/config", "/inject", "/scenario"})
             return json_response({"error": "not_found", "detail": f"control endpoints: {', '.join(known)}"}, 404)
         return json_response(handler())
 
@@ -195,6 +310,12 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # header and body go out in separate writes; avoid 40 ms delayed-ACK stalls
     timeout = 120  # idle keep-alive connections are dropped after this many seconds
     server: SandboxHTTPServer
+
+    def setup(self) -> None:
+        super().setup()  # sets the socket timeout, which then bounds the handshake too
+        if isinstance(self.request, ssl.SSLSocket):
+            # Handshake here, in the connection's own thread, not in the accept loop.
+            self.request.do_handshake()
 
     def do_GET(self) -> None:  # noqa: N802 (http.server naming)
         self._dispatch()
@@ -223,7 +344,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _environ(self, body: bytes) -> dict[str, Any]:
-        path, _, query = self.path.partition("?")
+        path, _mark, query = self.path.partition("?")
         environ: dict[str, Any] = {
             "REQUEST_METHOD": self.command,
             "SCRIPT_NAME": "",
@@ -236,7 +357,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             "SERVER_PROTOCOL": self.request_version,
             "REMOTE_ADDR": self.client_address[0],
             "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
+            "wsgi.url_scheme": "https" if self.server.ssl_context else "http",
             "wsgi.input": io.BytesIO(body),
             "wsgi.errors": sys.stderr,
             "wsgi.multithread": True,
@@ -273,7 +394,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             if hasattr(result, "close"):
                 result.close()
         status, headers = started
-        code, _, reason = status.partition(" ")
+        code, _space, reason = status.partition(" ")
         self.send_response(int(code), reason)
         for name, value in headers:
             if name.lower() not in ("content-length", "connection", "transfer-encoding", "server", "date"):
@@ -294,11 +415,19 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, port: int, app: SandboxApp):
+    def __init__(self, port: int, app: SandboxApp, ssl_context: ssl.SSLContext | None = None):
         self.app = app
+        self.ssl_context = ssl_context
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__((HOST, port), SandboxRequestHandler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        if self.ssl_context is not None:
+            # The handshake waits for the handler thread (SandboxRequestHandler.setup).
+            connection = self.ssl_context.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, address
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
@@ -313,8 +442,8 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client hanging up mid-request is normal (and stop() cuts connections):
         # no traceback for that; anything else is logged with one.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
+        if isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError, TimeoutError)):
+            return  # includes clients refusing the test CA's certificate, which TLS tests do on purpose
         log.exception("error while serving %s", client_address)
 
     def close_connections(self) -> None:

@@ -456,7 +456,7 @@ def test_injected_429_rate_is_seeded(sandbox: Any, scim: Scim) -> None:
     sandbox.configure(fail_429_rate=1.0)
     assert_scim_error(scim.request("GET", "/Users"), 429)
     sandbox.configure(fail_429_rate=0.5)
-    statuses = [scim.request("GET", "/Users").status_code for _ in range(40)]
+    statuses = [scim.request("GET", "/Users").status_code for _request in range(40)]
     assert set(statuses) == {200, 429}
 
 
@@ -615,7 +615,11 @@ def test_state_dir_is_reused_and_keys_are_private(sandbox: Any, tmp_path: Path) 
 def test_cli_start_and_stop(tmp_path: Path, http: requests.Session, private_key_pem: bytes) -> None:
     script = str(HERE / "sandbox.py")
     state = tmp_path / "cli-state"
-    run = lambda *args: subprocess.run([sys.executable, script, *args, "--state-dir", str(state)], capture_output=True, text=True, timeout=30)  # noqa: E731
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, script, *args, "--state-dir", str(state)], capture_output=True, text=True, timeout=30,
+                              check=False)
+
     started = run("start", "--page-size-cap", "3")
     try:
         assert started.returncode == 0, started.stderr
@@ -639,3 +643,94 @@ def test_cli_start_and_stop(tmp_path: Path, http: requests.Session, private_key_
         http.get(info["sandbox_control_url"] + "/health", timeout=2)
     assert run("stop").returncode == 0  # idempotent
     assert run("status").returncode == 1
+
+
+# ---------------------------------------------------------------------------
+# Test aids: clock offset, injected answers, revocation, issued-secret records, TLS
+
+
+@pytest.mark.parametrize(("offset", "description"), [(-600, "iat in the future"), (600, "expired")])
+def test_clock_offset_skews_assertion_checks(sandbox: Any, http: requests.Session, private_key_pem: bytes,
+                                             offset: int, description: str) -> None:
+    sandbox.configure(clock_offset=offset)
+    assertion = make_assertion(sandbox.info, private_key_pem)
+    assert_oauth_error(_post_assertion(sandbox, http, assertion), 401, "invalid_client", description)
+    sandbox.configure(clock_offset=20)  # within the leeway
+    assert _post_assertion(sandbox, http, make_assertion(sandbox.info, private_key_pem)).status_code == 200
+    with pytest.raises(ValueError):
+        sandbox.configure(clock_offset=10**9)
+
+
+def test_injected_answers_are_consumed_in_order_and_not_applied(sandbox: Any, scim: Scim, http: requests.Session,
+                                                                private_key_pem: bytes) -> None:
+    sandbox.reset_stats()
+    sandbox.inject(status=403, json={"schemas": [ERROR_SCHEMA], "status": "403", "detail": "no"}, method="POST")
+    sandbox.inject(status=500, body="<html>boom</html>", content_type="text/html", path_contains="/Users", times=2)
+    sandbox.inject(target="token", status=200, body="")
+    assert scim.request("GET", "/Groups").status_code == 200  # matches neither SCIM injection
+    forbidden = scim.request("POST", "/Users", json={"schemas": [USER_SCHEMA], "userName": "never"})
+    assert forbidden.status_code == 403 and forbidden.headers["Content-Type"] == "application/scim+json"
+    assert [scim.request("GET", "/Users").status_code for _request in range(3)] == [500, 500, 200]
+    assert scim.list("/Users")["totalResults"] == 0
+    empty = http.post(sandbox.info["sandbox_token_url"], json=token_body(sandbox.info, make_assertion(sandbox.info, private_key_pem)))
+    assert empty.status_code == 200 and empty.text == ""
+    assert sandbox.stats()["injected_answers"] == 4
+    sandbox.inject(status=404)
+    sandbox.clear_injections()
+    assert scim.request("GET", "/Users").status_code == 200
+    with pytest.raises(ValueError):
+        sandbox.inject(status=99)
+    control = sandbox.info["sandbox_control_url"]
+    assert http.post(control + "/inject", json={"status": 413, "body": "too big", "method": "PATCH"}).json() == {"ok": True, "pending": 1}
+    assert http.post(control + "/inject", json={"status": 413, "nonsense": 1}).status_code == 400
+    assert http.post(control + "/clear_injections").json() == {"ok": True}
+
+
+def test_scenario_resets_then_applies_in_one_call(sandbox: Any, scim: Scim, http: requests.Session) -> None:
+    sandbox.configure(hide_inactive=True, clock_offset=30)
+    sandbox.inject(status=418, body="left over")
+    answer = http.post(sandbox.info["sandbox_control_url"] + "/scenario",
+                       json={"config": {"page_size_cap": 5}, "inject": [{"status": 503, "method": "DELETE"}]})
+    assert answer.status_code == 200 and answer.json()["pending"] == 1
+    config = sandbox.config()
+    assert (config["hide_inactive"], config["clock_offset"], config["page_size_cap"]) == (False, 0, 5)
+    assert scim.request("GET", "/Users").status_code == 200  # the left-over injection is gone
+    assert http.post(sandbox.info["sandbox_control_url"] + "/scenario", json={"inject": [{"status": 1}]}).status_code == 400
+    assert sandbox.config()["page_size_cap"] == 5  # a refused scenario changes nothing
+    assert sandbox.scenario()["pending"] == 0 and sandbox.config()["page_size_cap"] == 100
+
+
+def test_revoked_tokens_get_401_and_issued_secrets_are_recorded(sandbox: Any, http: requests.Session,
+                                                                private_key_pem: bytes) -> None:
+    token = get_token(sandbox, http, private_key_pem)
+    base = sandbox.info["sandbox_base_url"]
+    assert http.get(base + "/Users", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert token in sandbox.issued_tokens()
+    assert len(sandbox.received_assertions()) >= 1
+    assert sandbox.revoke_tokens() >= 1
+    assert_scim_error(http.get(base + "/Users", headers={"Authorization": f"Bearer {token}"}), 401)
+    api_key = sandbox.info["sandbox_api_key"]
+    assert http.get(base + "/Users", headers={"Authorization": f"Bearer {api_key}"}).status_code == 200
+    control = sandbox.info["sandbox_control_url"]
+    assert token in http.get(control + "/issued").json()["access_tokens"]
+    assert http.post(control + "/revoke_tokens").json() == {"revoked": 0}
+
+
+def test_tls_with_a_generated_test_ca(sandbox: Any, http: requests.Session, private_key_pem: bytes) -> None:
+    state_dir = Path(sandbox.info["sandbox_private_key_path"]).parent
+    with Sandbox(state_dir=state_dir, port=0, tls=True) as secure:
+        info = secure.info
+        assert info["sandbox_base_url"].startswith("https://127.0.0.1:")
+        with pytest.raises(requests.exceptions.SSLError):
+            http.get(info["sandbox_control_url"] + "/health", timeout=5)
+        assert http.get(info["sandbox_control_url"] + "/health", verify=info["sandbox_ca_path"], timeout=5).json() == {"status": "ok"}
+        answer = http.post(info["sandbox_token_url"], json=token_body(info, make_assertion(info, private_key_pem)),
+                           verify=info["sandbox_ca_path"], timeout=5)
+        assert answer.status_code == 200, answer.text
+        users = http.get(info["sandbox_base_url"] + "/Users", verify=info["sandbox_ca_path"], timeout=5,
+                         headers={"Authorization": "Bearer " + answer.json()["access_token"]})
+        assert users.status_code == 200
+        ca_path = info["sandbox_ca_path"]
+    with Sandbox(state_dir=state_dir, port=0, tls=True) as again:
+        assert again.info["sandbox_ca_path"] == ca_path  # the CA is reused, so clients keep trusting it
+        assert http.get(again.info["sandbox_control_url"] + "/health", verify=ca_path, timeout=5).status_code == 200

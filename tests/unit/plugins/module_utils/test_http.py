@@ -13,8 +13,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 
-from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import TransportError
+from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError, TransportError
 from ansible_collections.scimkit.atlassian.plugins.module_utils._http import (
     USER_AGENT,
     BackoffGate,
@@ -188,3 +189,25 @@ def test_a_lost_answer_may_have_been_applied(server):
 def test_origin_of():
     assert origin_of("https://auth.atlassian.com/oauth/token") == "https://auth.atlassian.com"
     assert origin_of("http://127.0.0.1:8080/oauth/token?x=1") == "http://127.0.0.1:8080"
+
+
+def test_netrc_logins_are_never_sent(tmp_path, monkeypatch):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine scim.example.com\nlogin someone\npassword netrc-password-never-sent\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    session = client().session
+    prepared = session.prepare_request(requests.Request("GET", "https://scim.example.com/Users",
+                                                        headers={"Authorization": "Bearer tok-unit-456"}))
+    assert prepared.headers["Authorization"] == "Bearer tok-unit-456"
+    assert "Authorization" not in session.prepare_request(requests.Request("POST", "https://scim.example.com/token")).headers
+
+
+def test_ca_path_that_cannot_serve_is_refused_before_any_request(tmp_path):
+    with pytest.raises(ConfigError, match="ca_path /nonexistent/ca.pem does not exist"):
+        client(ca_path="/nonexistent/ca.pem")
+    not_a_certificate = tmp_path / "notes.pem"
+    not_a_certificate.write_text("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+    with pytest.raises(ConfigError, match="holds no usable CA certificate"):
+        client(ca_path=str(not_a_certificate))
+    assert client(ca_path=str(not_a_certificate), validate_certs=False)  # not read when not verifying

@@ -59,3 +59,10 @@ def test_401_explains_expiry():
 def test_directory_url():
     assert directory_url("abc-123") == "https://api.atlassian.com/scim/directory/abc-123"
     assert directory_url("a/b") == "https://api.atlassian.com/scim/directory/a%2Fb"
+
+
+def test_404_on_a_resource_says_it_is_gone_not_that_base_url_is_wrong():
+    gone = str(parse_error(404, '{"detail": "Resource 2819 not found"}', "application/scim+json", "PATCH", "/Users/2819"))
+    assert "deleted meanwhile" in gone and "base_url" not in gone
+    listing = str(parse_error(404, "", None, "GET", "/Users"))
+    assert "Check base_url" in listing

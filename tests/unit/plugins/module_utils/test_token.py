@@ -172,3 +172,11 @@ def test_token_renewal_margin():
     assert not short.needs_renewal(10_000 - 11)
     assert short.needs_renewal(10_000 - 9)
     assert not AccessToken("v", "Bearer", None, None, None).needs_renewal(time.time())
+
+
+def test_an_unreadable_success_answer_is_not_quoted_as_it_may_hold_a_token():
+    body = "access_token=tok-secret-form-encoded-123&token_type=bearer"
+    with pytest.raises(TokenError) as caught:
+        parse_token_response(200, body, "application/x-www-form-urlencoded", "https://a/oauth/token", requested_at=0)
+    assert "tok-secret-form-encoded-123" not in str(caught.value)
+    assert "HTTP 200 with a non-JSON body (application/x-www-form-urlencoded" in str(caught.value)
