@@ -70,11 +70,8 @@ def sandbox_server(tmp_path_factory):
 
 @pytest.fixture
 def sandbox(sandbox_server):
-    """A sandbox with an empty directory, fresh counters and default settings."""
-    sandbox_server.configure(fail_429_rate=0.0, fail_429_next=0, hide_inactive=False, token_html_error=False,
-                             page_size_cap=100)
-    sandbox_server.clear_data()
-    sandbox_server.reset_stats()
+    """A sandbox with an empty directory, fresh counters, default settings and no pending faults."""
+    sandbox_server.reset()
     return sandbox_server
 
 
