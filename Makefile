@@ -104,8 +104,11 @@ units: venv collection ## pytest tests/unit and the test helpers' own tests (no 
 	cd "$(COLLECTION)" && $(TEST_ENV) PYTHONPATH="$(COLLECTIONS)" $(PYTEST) $(PYTEST_ARGS) \
 		$$(for d in $(UNIT_TEST_DIRS); do [ ! -d "$$d" ] || echo "$$d"; done)
 
+# Each pytest-xdist worker starts its own sandbox; ansible-playbook is CPU-bound, so one worker a core.
+INTEGRATION_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+
 integration: venv collection ## pytest tests/integration (ansible-playbook against the sandbox on 127.0.0.1)
-	cd "$(COLLECTION)" && $(TEST_ENV) PYTHONPATH="$(COLLECTIONS)" $(PYTEST) $(PYTEST_ARGS) tests/integration
+	cd "$(COLLECTION)" && $(TEST_ENV) PYTHONPATH="$(COLLECTIONS)" $(PYTEST) -n $(INTEGRATION_WORKERS) $(PYTEST_ARGS) tests/integration
 
 # ansible-test sanity, every test, no ignore file (tests/sanity/ignore-*.txt must not exist).
 # --venv: ansible-test makes its own virtualenvs with its pinned tools (cached in
