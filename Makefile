@@ -2,7 +2,7 @@
 #
 #   make demo    bootstrap .venv, build and install the collection, then onboard a team with
 #                playbooks/onboarding.yml against the local sandbox: onboard, again (no change), offboard one
-#   make test    bootstrap .venv, then units, integration, sanity, lint, changelog-lint
+#   make test    bootstrap .venv, then units, integration, sanity, lint, changelog-lint, docs, galaxy-import
 #
 # Needs only Python 3.11+, pip, git and make; everything else comes from PyPI into .venv.
 # Every target can be re-run; `make help` lists them.
@@ -36,6 +36,19 @@ DEMO_INVENTORY := playbooks/inventory/hosts.yml
 
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 TARBALL := $(BUILD)/scimkit-atlassian-$(VERSION).tar.gz
+
+# `docs`: antsibull-docs writes the RST of the docs site into DOCS_RST (plugin and role reference
+# from the plugins' own documentation, plus docs/docsite/), Sphinx builds the HTML into DOCS with
+# the offline configuration in DOCSITE_CONF.
+DOCS := $(BUILD)/docs
+DOCS_RST := $(BUILD)/docs-rst
+DOCSITE_CONF := tests/utils/docsite
+# `galaxy-import`: the tarball that `ansible-galaxy collection build` makes of the laid-out tree,
+# galaxy-importer's settings and log, and where the tarball is test-installed.
+IMPORT_DIR := $(BUILD)/galaxy-import
+IMPORT_TARBALL := $(IMPORT_DIR)/scimkit-atlassian-$(VERSION).tar.gz
+GALAXY_IMPORTER_CFG := tests/utils/galaxy-importer.cfg
+IMPORT_ENV = env PATH="$(BIN):$$PATH" $(ANSIBLE_ENV) ANSIBLE_COLLECTIONS_PATH="$(IMPORT_DIR)/collections"
 
 # Extra arguments, e.g. `make units PYTEST_ARGS='-k token -x'`, `make sanity SANITY_ARGS='--test pep8'`.
 PYTEST_ARGS ?=
@@ -73,12 +86,19 @@ DEMO_ENV := env \
 	$(ANSIBLE_ENV) \
 	ANSIBLE_COLLECTIONS_PATH="$(DEMO_COLLECTIONS)"
 
+# For the docs and import checks: the venv's tools and the laid-out collection.
+TOOLS_ENV := env \
+	PATH="$(BIN):$$PATH" \
+	$(ANSIBLE_ENV) \
+	ANSIBLE_NOCOLOR=1 \
+	ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)"
+
 PYTEST := $(BIN)/python -m pytest -ra -o cache_dir="$(BUILD)/pytest-cache"
 
 # ---------------------------------------------------------------------------------------------
 # Targets
 
-.PHONY: help venv collection units integration sanity lint changelog-lint test demo clean distclean
+.PHONY: help venv collection units integration sanity lint changelog-lint docs galaxy-import test demo clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -131,7 +151,51 @@ changelog-lint: venv ## antsibull-changelog lint (fragments and changelog.yaml)
 	$(BIN)/antsibull-changelog lint
 	$(BIN)/antsibull-changelog lint-changelog-yaml --strict changelogs/changelog.yaml
 
-test: venv units integration sanity lint changelog-lint ## everything above, in this order, stopping at the first failure
+# antsibull-docs lint-collection-docs first (plugin docs, docs/docsite/extra-docs.yml, links.yml,
+# the guides and every reference in them), then the site. No network: antsibull-docs reads the
+# plugins with ansible-doc from the laid-out tree, and the Sphinx configuration loads no
+# intersphinx inventories. -W: a broken reference or markup fails the build.
+docs: venv collection ## docs site (plugin reference + docs/docsite guides) into build/docs; antsibull-docs lint
+	cd "$(COLLECTION)" && $(TOOLS_ENV) antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs \
+		--validate-collection-refs all --disallow-unknown-collection-refs .
+	rm -rf "$(DOCS_RST)" "$(DOCS)" "$(BUILD)/docs-doctrees"
+	mkdir -p "$(DOCS_RST)" && chmod og-w "$(DOCS_RST)"
+	$(TOOLS_ENV) antsibull-docs --config-file "$(DOCSITE_CONF)/antsibull-docs.cfg" collection --use-current \
+		--squash-hierarchy --fail-on-error --cleanup everything --dest-dir "$(DOCS_RST)" scimkit.atlassian
+	$(TOOLS_ENV) sphinx-build -b html -q -W --keep-going -j auto -c "$(DOCSITE_CONF)" -d "$(BUILD)/docs-doctrees" \
+		"$(DOCS_RST)" "$(DOCS)"
+	@echo "docs site: $(DOCS)/index.html"
+
+# What Galaxy does with an uploaded collection, offline: build the tarball from the laid-out tree,
+# run galaxy-importer on it (settings and what is disabled: tests/utils/galaxy-importer.cfg) and
+# fail on any WARNING or ERROR it logs, not only on a failed import, since Galaxy shows them on the
+# collection's page; then install the tarball as a user would, verify the installed files against
+# its MANIFEST.json, and call a filter from the installed copy.
+galaxy-import: venv collection ## build the tarball, galaxy-importer it, install it into build/galaxy-import/collections
+	rm -rf "$(IMPORT_DIR)" && mkdir -p "$(IMPORT_DIR)/tmp"
+	@# The CHANGELOG.rst that ships must be the one changelogs/changelog.yaml generates.
+	cd "$(COLLECTION)" && $(TOOLS_ENV) antsibull-changelog generate --output "$(IMPORT_DIR)/CHANGELOG.rst"
+	diff -u "$(COLLECTION)/CHANGELOG.rst" "$(IMPORT_DIR)/CHANGELOG.rst" || { \
+		echo "make: CHANGELOG.rst is stale; run antsibull-changelog generate (docs/releasing.md)" >&2; exit 1; }
+	$(TOOLS_ENV) ansible-galaxy collection build --output-path "$(IMPORT_DIR)" "$(COLLECTION)"
+	cd "$(IMPORT_DIR)" && $(TOOLS_ENV) GALAXY_IMPORTER_CONFIG="$(CURDIR)/$(GALAXY_IMPORTER_CFG)" \
+		GALAXY_IMPORTER_TMP_ROOT_DIR="$(IMPORT_DIR)/tmp" GALAXY_IMPORTER_ANSIBLE_LOCAL_TMP="$(IMPORT_DIR)/tmp/ansible" \
+		$(BIN)/python -m galaxy_importer.main "$(IMPORT_TARBALL)" 2>&1 | tee "$(IMPORT_DIR)/galaxy-importer.log"
+	@if grep -qE '^(WARNING|ERROR|CRITICAL):' "$(IMPORT_DIR)/galaxy-importer.log"; then \
+		echo "make: galaxy-importer reported the warnings or errors above (log: $(IMPORT_DIR)/galaxy-importer.log)" >&2; exit 1; fi
+	@grep -q '^Importer processing completed successfully' "$(IMPORT_DIR)/galaxy-importer.log"
+	$(IMPORT_ENV) ansible-galaxy collection install --offline --force --collections-path "$(IMPORT_DIR)/collections" "$(IMPORT_TARBALL)"
+	$(IMPORT_ENV) ansible-galaxy collection verify --offline scimkit.atlassian
+	@# What ansible-builder would add to an execution environment holding the installed collection.
+	$(IMPORT_ENV) ansible-builder introspect --sanitize "$(IMPORT_DIR)/collections" | tee "$(IMPORT_DIR)/ee-dependencies.yml"
+	grep -q "cryptography.*from collection scimkit.atlassian" "$(IMPORT_DIR)/ee-dependencies.yml"
+	@# The RFC 8037 appendix A.3 key and thumbprint, through the installed filter.
+	$(IMPORT_ENV) ansible localhost -m ansible.builtin.debug \
+		-a "msg={{ {'kty': 'OKP', 'crv': 'Ed25519', 'x': '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo'} | scimkit.atlassian.jwk_thumbprint }}" \
+		| tee "$(IMPORT_DIR)/filter-smoke.log"
+	grep -q '"msg": "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"' "$(IMPORT_DIR)/filter-smoke.log"
+
+test: venv units integration sanity lint changelog-lint docs galaxy-import ## everything above, in this order, stopping at the first failure
 
 demo: venv collection ## build + install the collection; onboard, rerun (no change), offboard one, on the sandbox
 	rm -f "$(BUILD)"/scimkit-atlassian-*.tar.gz

@@ -44,7 +44,6 @@ if t.TYPE_CHECKING:
     from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import ScimClient
 
 
-
 class UserDirectory:
     """User names and SCIM ids of the directory, looked up as cheaply as the numbers allow.
 

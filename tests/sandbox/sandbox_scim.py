@@ -260,7 +260,7 @@ class ScimFront:
 
     def authenticate(self, request: Request) -> Response | None:
         """None when the bearer token is good, else the 401 answer."""
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
         token = token.strip()
         challenge = {"WWW-Authenticate": 'Bearer realm="SCIM"'}
         if scheme.lower() != "bearer" or not token:
