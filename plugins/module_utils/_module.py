@@ -220,6 +220,25 @@ def resolve_connection(params: dict[str, t.Any], environ: t.Mapping[str, str], *
                       http=http_settings(params, pool_size=pool_size))
 
 
+def info_argument_spec(name_option: str) -> dict[str, dict[str, t.Any]]:
+    """The options of an _info module: one way to choose (name, id or raw filter) and the attributes to return."""
+    return {
+        name_option: {"type": "str"},
+        "id": {"type": "str"},
+        "filter": {"type": "str"},
+        "attributes": {"type": "list", "elements": "str"},
+        "excluded_attributes": {"type": "list", "elements": "str"},
+    }
+
+
+def attribute_selection(params: dict[str, t.Any]) -> dict[str, str | None]:
+    """An _info module's attributes/excluded_attributes lists as the comma lists SCIM takes."""
+    return {
+        "attributes": ",".join(params.get("attributes") or []) or None,
+        "excluded_attributes": ",".join(params.get("excluded_attributes") or []) or None,
+    }
+
+
 class ScimModule:
     """An AnsibleModule with the shared options, lazily built clients, and one place that fails.
 
@@ -314,7 +333,9 @@ __all__ = [
     "Connection",
     "ENVIRONMENT",
     "ScimModule",
+    "attribute_selection",
     "auth_argument_spec",
+    "info_argument_spec",
     "resolve_connection",
     "scim_argument_spec",
 ]

@@ -115,4 +115,20 @@ def reconcile_user(client: ScimClient, spec: UserSpec, *, check_mode: bool,
     return Outcome(describe_action(changes), updated, before=before, after=after)
 
 
-__all__ = ["HIDDEN_USER_HINT", "find_after_conflict", "find_user", "reconcile_user", "update_user"]
+def read_users(client: ScimClient, *, user_id: str | None = None, user_name: str | None = None,
+               filter: str | None = None, attributes: str | None = None,
+               excluded_attributes: str | None = None) -> list[dict[str, t.Any]]:
+    """Users for scim_user_info: one by id, the one named user_name, those a raw filter finds, or all."""
+    shape = {"attributes": attributes, "excluded_attributes": excluded_attributes}
+    if user_id:
+        user = client.get(USERS, user_id, **shape)
+        return [user] if user else []
+    if user_name:
+        if attributes:
+            shape["attributes"] = f"{attributes},userName"  # needed to check the match
+        found = client.find_one(USERS, "userName", user_name, case_insensitive=True, **shape)
+        return [found] if found else []
+    return client.list(USERS, filter=filter, **shape)
+
+
+__all__ = ["HIDDEN_USER_HINT", "read_users", "find_after_conflict", "find_user", "reconcile_user", "update_user"]

@@ -90,31 +90,23 @@ groups:
 """
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._group_reconcile import read_groups
-from ansible_collections.scimkit.atlassian.plugins.module_utils._module import ScimModule
+from ansible_collections.scimkit.atlassian.plugins.module_utils._module import (
+    ScimModule,
+    attribute_selection,
+    info_argument_spec,
+)
 
 
 def read(scim: ScimModule) -> dict:
     params = scim.params
-    groups = read_groups(
-        scim.client,
-        group_id=params["id"],
-        display_name=params["display_name"],
-        filter=params["filter"],
-        attributes=",".join(params["attributes"] or []) or None,
-        excluded_attributes=",".join(params["excluded_attributes"] or []) or None,
-    )
+    groups = read_groups(scim.client, group_id=params["id"], display_name=params["display_name"],
+                         filter=params["filter"], **attribute_selection(params))
     return {"changed": False, "groups": groups}
 
 
 def main() -> None:
     ScimModule(
-        {
-            "display_name": {"type": "str"},
-            "id": {"type": "str"},
-            "filter": {"type": "str"},
-            "attributes": {"type": "list", "elements": "str"},
-            "excluded_attributes": {"type": "list", "elements": "str"},
-        },
+        info_argument_spec("display_name"),
         mutually_exclusive=[("display_name", "id", "filter"), ("attributes", "excluded_attributes")],
     ).run(read)
 

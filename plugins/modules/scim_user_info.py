@@ -88,40 +88,26 @@ users:
       emails: [{value: jane.doe@example.com, type: work, primary: true}]
 """
 
-from ansible_collections.scimkit.atlassian.plugins.module_utils._module import ScimModule
-from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import USERS
+from ansible_collections.scimkit.atlassian.plugins.module_utils._module import (
+    ScimModule,
+    attribute_selection,
+    info_argument_spec,
+)
+from ansible_collections.scimkit.atlassian.plugins.module_utils._reconcile import read_users
 
 
-def read_users(scim: ScimModule) -> dict:
+def read(scim: ScimModule) -> dict:
     params = scim.params
-    shape = {
-        "attributes": ",".join(params["attributes"] or []) or None,
-        "excluded_attributes": ",".join(params["excluded_attributes"] or []) or None,
-    }
-    if params["id"]:
-        user = scim.client.get(USERS, params["id"], **shape)
-        users = [user] if user else []
-    elif params["user_name"]:
-        if shape["attributes"]:
-            shape["attributes"] += ",userName"  # needed to check the match
-        found = scim.client.find_one(USERS, "userName", params["user_name"], case_insensitive=True, **shape)
-        users = [found] if found else []
-    else:
-        users = scim.client.list(USERS, filter=params["filter"], **shape)
+    users = read_users(scim.client, user_id=params["id"], user_name=params["user_name"], filter=params["filter"],
+                       **attribute_selection(params))
     return {"changed": False, "users": users}
 
 
 def main() -> None:
     ScimModule(
-        {
-            "user_name": {"type": "str"},
-            "id": {"type": "str"},
-            "filter": {"type": "str"},
-            "attributes": {"type": "list", "elements": "str"},
-            "excluded_attributes": {"type": "list", "elements": "str"},
-        },
+        info_argument_spec("user_name"),
         mutually_exclusive=[("user_name", "id", "filter"), ("attributes", "excluded_attributes")],
-    ).run(read_users)
+    ).run(read)
 
 
 if __name__ == "__main__":
