@@ -211,3 +211,28 @@ def test_ca_path_that_cannot_serve_is_refused_before_any_request(tmp_path):
     with pytest.raises(ConfigError, match="holds no usable CA certificate"):
         client(ca_path=str(not_a_certificate))
     assert client(ca_path=str(not_a_certificate), validate_certs=False)  # not read when not verifying
+
+
+def test_proxies_from_the_environment_still_apply(server, monkeypatch):
+    # The session does not read the environment per request; the client reads it once per origin.
+    monkeypatch.setenv("HTTP_PROXY", server.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert client().request("GET", "http://scim.example.invalid/Users").status_code == 200
+    assert [(method, path) for method, path, _agent, _at in server.seen] == [("GET", "http://scim.example.invalid/Users")]
+
+
+def test_no_proxy_is_honoured(server, monkeypatch):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        unused = closed.getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{unused}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert client().request("GET", server.url + "/Users").status_code == 200
+
+
+def test_ca_bundle_from_the_environment_only_when_the_task_names_none(tmp_path, monkeypatch):
+    bundle = tmp_path / "bundle.pem"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    assert client()._verify == str(bundle)
+    assert client(validate_certs=False)._verify is False
