@@ -14,6 +14,7 @@ over one HTTP session and one token; a rate limit seen by any worker pauses them
 
 from __future__ import annotations
 
+import json
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,13 +23,15 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import C
 from ansible_collections.scimkit.atlassian.plugins.module_utils._outcome import Outcome
 from ansible_collections.scimkit.atlassian.plugins.module_utils._reconcile import reconcile_user
 from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import USERS
-from ansible_collections.scimkit.atlassian.plugins.module_utils._users import UserSpec, user_spec
+from ansible_collections.scimkit.atlassian.plugins.module_utils._users import USER_ARGUMENT_SPEC, UserSpec, user_spec
 
 if t.TYPE_CHECKING:
     from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import ScimClient
 
 ACTIONS = ("created", "updated", "deactivated", "deleted", "unchanged")
 PURGE_ACTIONS = ("deactivate", "delete")
+# A users_file with many bad items names this many of them, and counts the rest.
+MAX_NAMED_FILE_ERRORS = 10
 
 
 class DirectoryIndex:
@@ -79,6 +82,7 @@ class BulkResult:
     failures: list[Failure] = field(default_factory=list)
     before: dict[str, t.Any] = field(default_factory=dict)
     after: dict[str, t.Any] = field(default_factory=dict)
+    keep_diff: bool = True  # False keeps no per-user views: 10,000 of them cost tens of MB
 
     @property
     def changed(self) -> bool:
@@ -86,7 +90,7 @@ class BulkResult:
 
     def record(self, name: str, outcome: Outcome) -> None:
         self.outcomes[outcome.action].append(name)
-        if outcome.changed:
+        if outcome.changed and self.keep_diff:
             self.before[name] = outcome.before
             self.after[name] = outcome.after
 
@@ -132,6 +136,64 @@ def parse_items(items: list[dict[str, t.Any]], result: BulkResult) -> list[tuple
     return specs
 
 
+def read_users_file(path: str) -> list[dict[str, t.Any]]:
+    """The users of a JSON or YAML file, each checked against scim_users' item options.
+
+    The file holds a list of items, or a mapping whose ``users`` key holds one. Items are
+    validated as Ansible validates the ``users`` option, so both ways accept the same input;
+    any bad item fails the task before a request is sent, naming the item.
+    """
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    try:
+        with open(path, "rb") as stream:
+            text = stream.read().decode("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"users_file {path} cannot be read: {exc.strerror or exc}.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"users_file {path} is not UTF-8 text.") from None
+    data = _parse_users_text(path, text)
+    if isinstance(data, dict) and set(data) == {"users"}:
+        data = data["users"]
+    if not isinstance(data, list):
+        raise ConfigError(f"users_file {path} must hold a list of users (or a mapping with one key, users, holding it).")
+
+    validator = ArgumentSpecValidator(USER_ARGUMENT_SPEC)
+    items: list[dict[str, t.Any]] = []
+    errors: list[str] = []
+    for index, item in enumerate(data):
+        if not isinstance(item, dict):
+            errors.append(f"item {index} is a {type(item).__name__}, not a mapping of user options")
+            continue
+        checked = validator.validate(item)
+        if checked.error_messages:
+            label = item.get("user_name") or item.get("external_id") or item.get("id")
+            errors.append(f"item {index}{f' ({label})' if label else ''}: {'; '.join(checked.error_messages)}")
+            continue
+        items.append(checked.validated_parameters)
+    if errors:
+        more = len(errors) - MAX_NAMED_FILE_ERRORS
+        named = "; ".join(errors[:MAX_NAMED_FILE_ERRORS]) + (f"; and {more} more" if more > 0 else "")
+        raise ConfigError(f"users_file {path} has {len(errors)} invalid item(s), so nothing was changed: {named}.")
+    return items
+
+
+def _parse_users_text(path: str, text: str) -> t.Any:
+    if path.endswith(".json") or text.lstrip()[:1] in ("[", "{"):
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            if path.endswith(".json"):
+                raise ConfigError(f"users_file {path} is not valid JSON: {exc}.") from None
+    import yaml  # a dependency of ansible-core, which runs the module on the controller
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"users_file {path} is neither JSON nor valid YAML: {exc}.") from None
+
+
 def purge_candidates(index: DirectoryIndex, kept: set[str], action: str) -> list[dict[str, t.Any]]:
     """Users the list does not name that a purge would touch (already inactive ones are left for deactivate)."""
     unnamed = [user for user_id, user in index.by_id.items() if user_id not in kept]
@@ -141,11 +203,15 @@ def purge_candidates(index: DirectoryIndex, kept: set[str], action: str) -> list
 
 
 def reconcile_users(client: ScimClient, items: list[dict[str, t.Any]], *, check_mode: bool, concurrency: int = 4,
-                    purge: bool = False, purge_action: str = "deactivate", max_purge: int = 10) -> BulkResult:
-    """Bring the directory's users to ``items`` (and, with ``purge``, offboard the users they do not name)."""
-    result = BulkResult()
+                    purge: bool = False, purge_action: str = "deactivate", max_purge: int = 10,
+                    diff: bool = True) -> BulkResult:
+    """Bring the directory's users to ``items`` (and, with ``purge``, offboard the users they do not name).
+
+    ``diff`` keeps each changed user's before/after views for the result.
+    """
+    result = BulkResult(keep_diff=diff)
     specs = parse_items(items, result)
-    index = DirectoryIndex(client.iter_resources(USERS))
+    index = DirectoryIndex(client.list_all(USERS, concurrency=concurrency))
 
     planned: list[_Planned] = []
     kept: set[str] = set()
@@ -186,7 +252,9 @@ def reconcile_users(client: ScimClient, items: list[dict[str, t.Any]], *, check_
             work.append(entry)
 
     def apply(entry: _Planned) -> Outcome:
-        return reconcile_user(client, entry.spec, check_mode=False, current=entry.current, looked_up=True)
+        outcome = reconcile_user(client, entry.spec, check_mode=False, current=entry.current, looked_up=True)
+        # Keep only what the result returns: at 10,000 users the written resources are tens of MB.
+        return Outcome(outcome.action, None, outcome.before, outcome.after) if diff else Outcome(outcome.action, None)
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         futures = [(entry, pool.submit(apply, entry)) for entry in work]
@@ -204,4 +272,5 @@ def diff_view(result: BulkResult) -> dict[str, dict[str, t.Any]]:
     return {"before": dict(sorted(result.before.items())), "after": dict(sorted(result.after.items()))}
 
 
-__all__ = ["ACTIONS", "BulkResult", "DirectoryIndex", "PURGE_ACTIONS", "diff_view", "parse_items", "purge_candidates", "reconcile_users"]
+__all__ = ["ACTIONS", "BulkResult", "DirectoryIndex", "PURGE_ACTIONS", "diff_view", "parse_items", "purge_candidates",
+           "read_users_file", "reconcile_users"]

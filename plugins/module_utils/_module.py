@@ -312,21 +312,39 @@ class ScimModule:
 
     def run(self, action: t.Callable[[ScimModule], dict[str, t.Any]]) -> t.NoReturn:
         """Call ``action`` and exit with its result, or fail with a message a person can act on."""
+        invocation = {"module_args": _without_unset_suboptions(self.params)}
         try:
             result = action(self)
         except DependencyError as exc:
-            self.module.fail_json(msg=missing_required_lib(exc.library), exception=exc.traceback)
+            self.module.fail_json(msg=missing_required_lib(exc.library), exception=exc.traceback, invocation=invocation)
         except ScimKitError as exc:
-            self.module.fail_json(msg=str(exc), **exc.details)
+            self.module.fail_json(msg=str(exc), invocation=invocation, **exc.details)
         except Exception as exc:  # a bug of ours: say so plainly; the traceback shows only with -vvv
             self.module.fail_json(
                 msg=f"Unexpected error in scimkit.atlassian ({type(exc).__name__}): {exc}. Please report this.",
-                exception=traceback.format_exc(),
+                exception=traceback.format_exc(), invocation=invocation,
             )
         finally:
             if self._http is not None:
                 self._http.close()
-        self.module.exit_json(**result)
+        self.module.exit_json(invocation=invocation, **result)
+
+
+def _without_unset_suboptions(params: dict[str, t.Any]) -> dict[str, t.Any]:
+    """The task's options as Ansible echoes them, minus the suboptions nobody set.
+
+    Every item of a list option otherwise comes back with all its suboptions filled with null:
+    for scim_users' 10,000 users, 200,000 nulls in a result the controller must parse and keep.
+    Top-level options stay, so the echo still shows each option's effective value.
+    """
+    def compact(value: t.Any) -> t.Any:
+        if isinstance(value, dict):
+            return {key: compact(item) for key, item in value.items() if item is not None}
+        if isinstance(value, list):
+            return [compact(item) for item in value]
+        return value
+
+    return {option: compact(value) for option, value in params.items()}
 
 
 __all__ = [

@@ -152,3 +152,50 @@ def test_a_repeated_user_is_refused(reconcile, scim):
     assert result["failures"] == [{"item": 1, "user": "PERSON0000@EXAMPLE.COM",
                                    "error": "the same user as item 0; list each user once"}]
     assert len(scim.users()) == 1
+
+
+def test_users_from_a_file_json_or_yaml(reconcile, sandbox, scim, tmp_path):
+    people_json = tmp_path / "people.json"
+    people_json.write_text(json.dumps(PEOPLE[:120]))
+    created = reconcile([], users_file=str(people_json))
+    assert len(created["created"]) == 120 and created["failures"] == []
+
+    # The same people as YAML, under a `users` key, with one change: only that user is written.
+    people_yaml = tmp_path / "people.yml"
+    lines = ["users:"]
+    for number, item in enumerate(PEOPLE[:120]):
+        lines.append(f"  - user_name: {item['user_name']}")
+        lines += [f"    {option}: {value}" for option, value in item.items() if option != "user_name"]
+        if number == 5:
+            lines.append("    title: Lead")
+    people_yaml.write_text("\n".join(lines) + "\n")
+    sandbox.reset_stats()
+    updated = reconcile([], "--diff", users_file=str(people_yaml))
+    assert updated["updated"] == ["person0005@example.com"] and len(updated["unchanged"]) == 119
+    assert writes(sandbox) == {"PATCH": 1}
+    assert updated["diff"]["after"]["person0005@example.com"]["title"] == "Lead"
+
+
+def test_an_invalid_users_file_fails_before_any_request(reconcile, sandbox, scim, tmp_path):
+    people = [*PEOPLE[:5], {"user_name": "typo@example.com", "emial": "x"}, {"user_name": "b@example.com", "active": "maybe"}, "text"]
+    bad = tmp_path / "people.json"
+    bad.write_text(json.dumps(people))
+    sandbox.reset_stats()
+    result = reconcile([], users_file=str(bad))
+    assert result["failed"]
+    assert result["msg"].startswith(f"users_file {bad} has 3 invalid item(s), so nothing was changed: item 5 (typo@example.com): ")
+    assert "emial" in result["msg"] and "item 6 (b@example.com)" in result["msg"] and "item 7 is a str" in result["msg"]
+    assert requests_sent(sandbox) == 0 and scim.users() == []
+
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"user_name": "a@example.com",]')
+    assert "is not valid JSON" in reconcile([], users_file=str(broken))["msg"]
+    missing = reconcile([], users_file=str(tmp_path / "absent.yml"))
+    assert missing["msg"] == f"users_file {tmp_path / 'absent.yml'} cannot be read: No such file or directory."
+    assert "must hold a list of users" in reconcile([], users_file=str(people_json_of(tmp_path, {"people": []})))["msg"]
+
+
+def people_json_of(tmp_path, data) -> str:
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps(data))
+    return str(path)

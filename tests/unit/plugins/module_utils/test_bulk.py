@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._bulk import (
@@ -11,8 +13,9 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._bulk import (
     DirectoryIndex,
     parse_items,
     purge_candidates,
+    read_users_file,
 )
-from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ScimKitError
+from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError, ScimKitError
 from ansible_collections.scimkit.atlassian.plugins.module_utils._outcome import Outcome
 from ansible_collections.scimkit.atlassian.plugins.module_utils._users import user_spec
 
@@ -85,3 +88,56 @@ def test_result_lists_and_summary():
     unchanged_only = BulkResult()
     unchanged_only.record("b@example.com", Outcome("unchanged", {}))
     assert not unchanged_only.changed
+
+
+def test_without_diff_no_views_are_kept():
+    result = BulkResult(keep_diff=False)
+    result.record("a@example.com", Outcome("created", {}, after={"userName": "a@example.com"}))
+    assert result.outcomes["created"] == ["a@example.com"] and result.before == {} and result.after == {}
+
+
+@pytest.mark.parametrize("name, text", [
+    ("people.json", '[{"user_name": "a@example.com", "active": "yes"}]'),
+    ("people.yml", "- user_name: a@example.com\n  active: yes\n"),
+    ("people.yaml", "users:\n  - {user_name: a@example.com, active: true}\n"),
+    ("people.txt", '{"users": [{"user_name": "a@example.com", "active": 1}]}'),
+])
+def test_users_file_json_or_yaml_validated_like_the_option(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    [item] = read_users_file(str(path))
+    assert item["user_name"] == "a@example.com" and item["active"] is True
+    assert item["state"] == "present" and item["email"] is None  # defaults filled as for the users option
+
+
+def test_users_file_errors_name_the_items(tmp_path):
+    path = tmp_path / "people.json"
+    items = [{"user_name": "ok@example.com"}, {"user_name": "a@example.com", "emial": "x"}, 7]
+    path.write_text(json.dumps(items + [{"id": f"x{number}", "state": "gone"} for number in range(12)]))
+    with pytest.raises(ConfigError) as caught:
+        read_users_file(str(path))
+    message = str(caught.value)
+    assert message.startswith(f"users_file {path} has 14 invalid item(s), so nothing was changed: item 1 (a@example.com): ")
+    assert "emial" in message and "item 2 is a int, not a mapping of user options" in message
+    assert "item 10 (x7)" in message and "item 11 (x8)" not in message and message.endswith("; and 4 more.")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{}", "must hold a list of users"),
+    ("users: 3\n", "must hold a list of users"),
+    ("- [unclosed\n", "is neither JSON nor valid YAML"),
+])
+def test_users_file_that_is_not_a_list(tmp_path, text, message):
+    path = tmp_path / "people.yml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        read_users_file(str(path))
+
+
+def test_users_file_unreadable(tmp_path):
+    with pytest.raises(ConfigError, match="cannot be read: No such file or directory"):
+        read_users_file(str(tmp_path / "absent.json"))
+    binary = tmp_path / "people.json"
+    binary.write_bytes(b"\xff\xfe[]")
+    with pytest.raises(ConfigError, match="is not UTF-8 text"):
+        read_users_file(str(binary))

@@ -7,7 +7,11 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError
-from ansible_collections.scimkit.atlassian.plugins.module_utils._module import resolve_connection, scim_argument_spec
+from ansible_collections.scimkit.atlassian.plugins.module_utils._module import (
+    _without_unset_suboptions,
+    resolve_connection,
+    scim_argument_spec,
+)
 
 PEM = "-----BEGIN PRIVATE KEY-----\nunit\n-----END PRIVATE KEY-----\n"
 
@@ -102,3 +106,10 @@ def test_plain_http_elsewhere_can_be_allowed_explicitly():
     connection = resolve_connection(params(base_url="http://scim.internal/v2", access_token="t",
                                            allow_plain_http=True), {})
     assert connection.base_url == "http://scim.internal/v2"
+
+
+def test_echoed_arguments_leave_out_unset_suboptions_only():
+    params = {"users": [{"user_name": "a", "email": None, "name": {"given_name": "A", "family_name": None}}],
+              "purge": False, "ca_path": None}
+    assert _without_unset_suboptions(params) == {"users": [{"user_name": "a", "name": {"given_name": "A"}}],
+                                                 "purge": False, "ca_path": None}
