@@ -13,10 +13,13 @@ paths, PUT semantics, uniqueness of userName. This module adds, around it:
   ``type``/``display``/``$ref`` and must exist;
 - users' read-only ``groups`` attribute, and removal of a deleted user from
   its groups;
-- ``active`` defaulting to true when a write leaves it out.
+- ``active`` defaulting to true when a write leaves it out;
+- a listing cache, so that a plain list page costs the same whatever the
+  directory size (see ``SandboxStorage.search``).
 
 Some of this uses private hooks of scim2-server 0.8.3 (``_candidates``,
-``_store``, ``_values_of``, ``_resources``); they are marked where used.
+``_store``, ``_remove``, ``_values_of``, ``_resources``); they are marked
+where used.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
+from operator import attrgetter
 from typing import Any, Callable
 
 from scim2_models import (
@@ -115,12 +119,22 @@ def _is_type(resource: Resource[Any], name: str) -> bool:
     return bool(resource.meta and resource.meta.resource_type == name)
 
 
+def _membership(group: Any) -> dict[str, Any]:
+    """A user's `groups` entry for a group that lists it."""
+    return {"value": group.id, "display": group.display_name, "type": "direct", "ref": f"Groups/{group.id}"}
+
+
 class SandboxStorage(InMemoryStorage):
-    """In-memory storage with Atlassian's group rules and inactive-user hiding."""
+    """In-memory storage with Atlassian's group rules, inactive-user hiding and a listing cache."""
 
     def __init__(self, hide_inactive: Callable[[], bool]):
         super().__init__()
         self.hide_inactive = hide_inactive
+        # The listing cache (see search). Both are dropped by every write (_invalidate).
+        # (resource type names, hide_inactive) -> the listed resources, in scim2-server's order
+        self._listings: dict[tuple[tuple[str | None, ...], bool], list[Resource[Any]]] = {}
+        # user id -> its `groups` entries, in group order; None until a list needs it
+        self._memberships: dict[str, list[dict[str, Any]]] | None = None
 
     # -- reads --------------------------------------------------------------
 
@@ -135,36 +149,117 @@ class SandboxStorage(InMemoryStorage):
     def get(self, resource_type: ResourceType, resource_id: str, *, response_parameters: ResponseParameters[Any] | None = None) -> Resource[Any]:
         with self.lock:
             resource = super().get(resource_type, resource_id, response_parameters=response_parameters)
-            self._fill_groups(resource)
+            self._fill_groups(resource, self._memberships)  # the index if a list built it since the last write, else a scan
             return resource
 
     def search(self, resource_types: list[ResourceType], search_request: SearchRequest[Any], *, position: Any = None) -> SearchPage:
+        """A search; a plain list page (no filter, sortBy or cursor) comes from the listing cache.
+
+        scim2-server's InMemoryStorage.search walks, filters and sorts every
+        resource of the searched types for each page, so reading a directory
+        page by page was quadratic. A plain list always sorts the same
+        resources the same way, so the sorted list is kept until the next write
+        and a page is a slice of it: the cost of a page no longer depends on
+        the directory size (the first page after a write pays one sort).
+
+        Same answers as before: the list holds what ``_candidates`` gives
+        (inactive users dropped under hide_inactive, which is part of the
+        key), in the order scim2-server's ``_page`` gives without sortBy (its
+        key is ``(True, "", id)``, i.e. the id, stable), and a page is the
+        same slice ``_page`` takes. Filters, sortBy and cursors (the last two
+        are refused before this point, as the sandbox announces neither) take
+        scim2-server's own path. Attribute projection happens later, in the
+        service, on the page as before.
+        """
         with self.lock:
-            page = super().search(resource_types, search_request, position=position)
+            if search_request.filter is None and search_request.sort_by is None and search_request.cursor is None and position is None:
+                names = list(dict.fromkeys(rt.name for rt in resource_types))  # as InMemoryStorage.search
+                found = self._listing(names)
+                start = search_request.start_index_0 or 0  # as scim2-server's _page
+                stop = None if search_request.count is None else start + search_request.count
+                page = SearchPage(len(found), [r.model_copy(deep=True) for r in found[start:stop]])
+            else:
+                page = super().search(resource_types, search_request, position=position)
+            memberships = self._membership_index() if any(_is_type(r, "User") for r in page.resources) else None
             for resource in page.resources:
-                self._fill_groups(resource)
+                self._fill_groups(resource, memberships)
             return page
 
-    def _fill_groups(self, resource: Resource[Any]) -> None:
-        """Set a user's read-only `groups` from the groups that list it (RFC 7643 §4.1.2)."""
+    def _listing(self, names: list[str | None]) -> list[Resource[Any]]:
+        """Every resource of these types that a list shows, sorted as scim2-server sorts it (cached until a write)."""
+        key = (tuple(names), bool(self.hide_inactive()))
+        listing = self._listings.get(key)
+        if listing is None:
+            listing = self._listings[key] = sorted(self._candidates(names, None), key=attrgetter("id"))
+        return listing
+
+    def _membership_index(self) -> dict[str, list[dict[str, Any]]]:
+        """User id -> its `groups` entries, as _fill_groups would scan them (cached until a write).
+
+        Without it every user of a page scanned every member of every group.
+        """
+        if self._memberships is None:
+            index: dict[str, list[dict[str, Any]]] = {}
+            for group in self._resources.get("Group", {}).values():  # private (0.8.3)
+                for value in {member.value for member in group.members or []}:
+                    index.setdefault(value, []).append(_membership(group))
+            self._memberships = index
+        return self._memberships
+
+    def _fill_groups(self, resource: Resource[Any], memberships: dict[str, list[dict[str, Any]]] | None = None) -> None:
+        """Set a user's read-only `groups` from the groups that list it (RFC 7643 §4.1.2).
+
+        ``memberships`` is the cached index (searches); without it the groups are scanned (one resource).
+        """
         if not _is_type(resource, "User"):
             return
+        if memberships is not None:
+            found = [dict(entry) for entry in memberships.get(resource.id or "", [])]
+        else:
+            found = [
+                _membership(group)
+                for group in self._resources.get("Group", {}).values()  # private (0.8.3)
+                if any(member.value == resource.id for member in group.members or [])
+            ]
         # Plain dicts: assignment validates them into the provider's own model classes.
-        memberships = [
-            {"value": group.id, "display": group.display_name, "type": "direct", "ref": f"Groups/{group.id}"}
-            for group in self._resources.get("Group", {}).values()  # private (0.8.3)
-            if any(member.value == resource.id for member in group.members or [])
-        ]
-        resource.groups = memberships or None
+        resource.groups = found or None
+
+    # -- cache invalidation: every change of the stored resources goes through these
+
+    def _invalidate(self) -> None:
+        self._listings.clear()
+        self._memberships = None
+
+    def _store(self, resource: Resource[Any], values: dict[str, Any]) -> None:
+        # Private hook (0.8.3): create, update, and our member clean-up store through it.
+        with self.lock:
+            self._invalidate()
+            super()._store(resource, values)
+
+    def _remove(self, key: Any) -> None:
+        # Private hook (0.8.3): delete (and _store) forget a resource through it.
+        with self.lock:
+            self._invalidate()
+            super()._remove(key)
+
+    @InMemoryStorage.resources.setter
+    def resources(self, resources: list[Resource[Any]]) -> None:
+        # Replacing everything (clear) resets the dicts without _store/_remove.
+        with self.lock:
+            self._invalidate()
+            InMemoryStorage.resources.fset(self, resources)
+            self._invalidate()
 
     # -- writes -------------------------------------------------------------
 
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
         with self.lock:
             resource = self._prepare_write(resource_type, resource, resource_id=None)
-            created = super().create(resource_type, resource)
-            self._fill_groups(created)
-            return created
+            # No _fill_groups(created): it scanned every member of every group and always
+            # found nothing. A group lists only ids that existed when it was written
+            # (_resolve_members), a deleted user leaves every group, and the new id is
+            # fresh; `groups` is already None (_prepare_write).
+            return super().create(resource_type, resource)
 
     def update(self, resource_type: ResourceType, resource: Resource[Any], *, expected_version: str | None = None) -> Resource[Any]:
         with self.lock:

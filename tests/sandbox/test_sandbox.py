@@ -473,6 +473,59 @@ def test_hide_inactive(scim: Scim, sandbox: Any) -> None:
     assert scim.list("/Users", filter='userName eq "dormant"')["totalResults"] == 1
 
 
+def test_lists_see_every_write(scim: Scim, sandbox: Any) -> None:
+    """Plain lists come from a cache of the sorted directory (sandbox_scim.SandboxStorage.search):
+    every kind of write must show up in the next list, as must a hide_inactive change."""
+
+    def listing(**params: Any) -> dict[str, dict[str, Any]]:
+        page = scim.list("/Users", **params)
+        assert page["totalResults"] == page["itemsPerPage"] == len(page["Resources"])
+        return {r["userName"]: r for r in page["Resources"]}
+
+    first = scim.create_user("cache-a")
+    second = scim.create_user("cache-b")
+    assert set(listing()) == {"cache-a", "cache-b"}  # the cache now holds both
+    third = scim.create_user("cache-c")  # POST
+    assert set(listing()) == {"cache-a", "cache-b", "cache-c"}
+    patch = {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "replace", "path": "displayName", "value": "Patched"}]}
+    assert scim.request("PATCH", f"/Users/{first['id']}", json=patch).status_code == 200  # PATCH
+    assert listing()["cache-a"]["displayName"] == "Patched"
+    put = {"schemas": [USER_SCHEMA], "userName": "cache-b", "displayName": "Put"}
+    assert scim.request("PUT", f"/Users/{second['id']}", json=put).status_code == 200  # PUT
+    assert listing()["cache-b"]["displayName"] == "Put"
+    assert scim.request("DELETE", f"/Users/{third['id']}").status_code == 204  # DELETE
+    assert set(listing()) == {"cache-a", "cache-b"}
+
+    # hide_inactive is a setting, not a write: the next list must follow it anyway.
+    deactivate = {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "replace", "path": "active", "value": False}]}
+    assert scim.request("PATCH", f"/Users/{second['id']}", json=deactivate).status_code == 200
+    sandbox.configure(hide_inactive=True)
+    assert set(listing()) == {"cache-a"}
+    sandbox.configure(hide_inactive=False)
+    assert set(listing()) == {"cache-a", "cache-b"}
+
+    # Users' `groups` in a list come from a cached membership index: group writes must show too.
+    group = scim.request("POST", "/Groups", json={"schemas": [GROUP_SCHEMA], "displayName": "cache-group"}).json()
+    assert "groups" not in listing()["cache-a"]
+    add = {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "add", "path": "members", "value": [{"value": first["id"]}]}]}
+    assert scim.request("PATCH", f"/Groups/{group['id']}", json=add).status_code == 200
+    assert [g["value"] for g in listing()["cache-a"]["groups"]] == [group["id"]]
+    assert scim.request("DELETE", f"/Groups/{group['id']}").status_code == 204
+    assert "groups" not in listing()["cache-a"]
+
+    # Same order as scim2-server's own (uncached) search path, which a filter takes.
+    for index in range(20):
+        scim.create_user(f"cache-order-{index:02d}")
+    cached = [r["id"] for r in scim.list("/Users", count=100)["Resources"]]
+    sandbox.configure(strict_filters=False)
+    uncached = [r["id"] for r in scim.list("/Users", count=100, filter="userName pr")["Resources"]]
+    assert cached == uncached == sorted(cached) and len(cached) == 22
+    assert [r["id"] for r in scim.list("/Users", startIndex=6, count=5)["Resources"]] == cached[5:10]
+
+    sandbox.clear_data()  # replaces everything at once, without the per-resource hooks
+    assert listing() == {}
+
+
 def test_patch_put_delete_user(scim: Scim) -> None:
     user = scim.create_user(
         "patchme",
