@@ -153,10 +153,12 @@ options:
         type: dict
   users_file:
     description:
-      - A JSON or YAML file on the controller that holds the users, as a list of items with the options of
-        O(users), or as a mapping whose only key, C(users), holds that list.
+      - A JSON or YAML file on the host that runs the task (normally the controller) that holds the users,
+        as a list of items with the options of O(users), or as a mapping whose only key, C(users), holds
+        that list.
       - For thousands of users. The list then does not pass through Ansible's variables and task arguments,
-        which at 10,000 users saves about half the memory of the run and some seconds of templating.
+        which at 10,000 users saves about 45% of the run's memory (374 MB to 201 MB in this collection's
+        benchmark) and the templating of the list.
       - Every item is checked as O(users) would be; any invalid item fails the task before a request is sent.
     type: path
   concurrency:
