@@ -526,6 +526,70 @@ def test_lists_see_every_write(scim: Scim, sandbox: Any) -> None:
     assert listing() == {}
 
 
+def test_list_entries_see_every_write(scim: Scim, sandbox: Any) -> None:
+    """A plain list page reuses each resource's rendered entry (sandbox_scim.SandboxService.search_response):
+    every write must drop them, whatever page shape (attributes, excludedAttributes) filled them."""
+    shapes: list[dict[str, Any]] = [{}, {"attributes": "userName,title,groups"}, {"excludedAttributes": "emails"}]
+
+    def users(**params: Any) -> dict[str, dict[str, Any]]:
+        return {r["userName"]: r for r in scim.list("/Users", count=100, **params)["Resources"]}
+
+    def every_shape() -> list[dict[str, dict[str, Any]]]:
+        pages = [users(**shape) for shape in shapes]
+        assert pages == [users(**shape) for shape in shapes]  # the second reading comes from the cache
+        return pages
+
+    carol = scim.create_user("render-carol", title="Before")
+    dave = scim.create_user("render-dave")
+    assert [page["render-carol"]["title"] for page in every_shape()] == ["Before", "Before", "Before"]
+
+    # A user's own write: PATCH, then PUT.
+    retitle = {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "replace", "path": "title", "value": "After"}]}
+    assert scim.request("PATCH", f"/Users/{carol['id']}", json=retitle).status_code == 200
+    pages = every_shape()
+    assert [page["render-carol"]["title"] for page in pages] == ["After", "After", "After"]
+    assert pages[0]["render-carol"] == scim.request("GET", f"/Users/{carol['id']}").json()  # same entry as a single read
+    put = {"schemas": [USER_SCHEMA], "userName": "render-carol", "title": "Put"}
+    assert scim.request("PUT", f"/Users/{carol['id']}", json=put).status_code == 200
+    assert [page["render-carol"]["title"] for page in every_shape()] == ["Put", "Put", "Put"]
+
+    # A group's write changes its members' `groups`, though the users themselves are not written.
+    group = scim.request("POST", "/Groups", json={"schemas": [GROUP_SCHEMA], "displayName": "render-group",
+                                                  "members": [{"value": carol["id"]}]}).json()
+    groups = [{"value": group["id"], "display": "render-group", "type": "direct", "$ref": f"{scim.base}/Groups/{group['id']}"}]
+    for page in every_shape()[:2]:
+        assert page["render-carol"]["groups"] == groups and "groups" not in page["render-dave"]
+    add = {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "add", "path": "members", "value": [{"value": dave["id"]}]}]}
+    assert scim.request("PATCH", f"/Groups/{group['id']}", json=add).status_code == 200
+    assert every_shape()[0]["render-dave"]["groups"] == groups
+    assert {m["value"] for m in scim.list("/Groups")["Resources"][0]["members"]} == {carol["id"], dave["id"]}
+    rename = {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "replace", "path": "displayName", "value": "render-renamed"}]}
+    assert scim.request("PATCH", f"/Groups/{group['id']}", json=rename).status_code == 200
+    for page in every_shape()[:2]:
+        assert [g["display"] for g in page["render-carol"]["groups"]] == ["render-renamed"]
+    assert scim.list("/Groups")["Resources"][0]["displayName"] == "render-renamed"
+    assert scim.request("DELETE", f"/Users/{dave['id']}").status_code == 204  # leaves the group: a group write
+    assert [m["value"] for m in scim.list("/Groups")["Resources"][0]["members"]] == [carol["id"]]
+    assert set(every_shape()[0]) == {"render-carol"}
+    assert scim.request("DELETE", f"/Groups/{group['id']}").status_code == 204
+    assert all("groups" not in page["render-carol"] for page in every_shape())
+
+    # A new user appears with its own entry; clearing drops everything.
+    scim.create_user("render-erin", title="New")
+    assert every_shape()[1]["render-erin"] == {"schemas": [USER_SCHEMA], "id": ANY_ID, "userName": "render-erin", "title": "New"}
+    sandbox.clear_data()
+    scim.create_user("render-carol", title="Reborn")
+    assert [page["render-carol"]["title"] for page in every_shape()] == ["Reborn", "Reborn", "Reborn"]
+
+
+class _AnyId:
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and len(other) > 0
+
+
+ANY_ID = _AnyId()
+
+
 def test_patch_put_delete_user(scim: Scim) -> None:
     user = scim.create_user(
         "patchme",
