@@ -126,11 +126,14 @@ class SandboxService(ScimService):
         the dumps again into a ListResponse and dumps that. That cost ~1.3 ms a
         user. A plain list page (a ``ListingPage``, see SandboxStorage.search)
         keeps each resource's entry, as it appears in the ``Resources`` of the
-        library's body, in the storage's rendered cache, which every write
-        drops (SandboxStorage._invalidate). The key holds every other input of
-        the rendering: the resource type and id, the base URL, whether
-        versions are published (ETag support), and the ``attributes`` /
-        ``excludedAttributes`` of the request.
+        library's body, in the storage's rendered cache. An entry serves only
+        the very stored object it was rendered from (every write stores a new
+        object, so identity is the version) and, for a user, the same `groups`
+        entries; so a write makes only the entries it touched stale, and a
+        no-change read after a bulk write is still cheap. The key holds every
+        other input of the rendering: the resource type and id, the base URL,
+        whether versions are published (ETag support), and the ``attributes``
+        / ``excludedAttributes`` of the request.
 
         Misses are rendered by the library's own steps (publish, dump, and the
         ListResponse round trip), all in one ListResponse as the library does;
@@ -150,7 +153,17 @@ class SandboxService(ScimService):
             tuple(str(a) for a in search_request.excluded_attributes or ()),
         )
         keys = [(stored.meta.resource_type if stored.meta else None, stored.id, variant) for stored in page.stored]
-        missing = [(key, stored) for key, stored in zip(keys, page.stored) if key not in rendered]
+        # Each entry is taken once, here: another request may replace a cache slot meanwhile.
+        entries: list[dict[str, Any] | None] = []
+        missing: list[tuple[int, Resource[Any], Any]] = []
+        for position, (key, stored) in enumerate(zip(keys, page.stored)):
+            groups = page.groups_of(stored)
+            cached = rendered.get(key)
+            if cached is not None and cached[0] is stored and cached[1] == groups:
+                entries.append(cached[2])
+            else:
+                entries.append(None)
+                missing.append((position, stored, groups))
         if missing:
             # The library's steps (ScimService.search_response), on the page's own copies.
             dumped = [
@@ -158,13 +171,14 @@ class SandboxService(ScimService):
                     scim_ctx=Context.RESOURCE_QUERY_RESPONSE,
                     response_parameters=search_request,
                 )
-                for _key, stored in missing
+                for _position, stored, _groups in missing
             ]
-            entries = self._list_response(len(dumped), len(dumped), 1, dumped)["Resources"]
-            for (key, _stored), entry in zip(missing, entries):
-                rendered[key] = entry
+            fresh = self._list_response(len(dumped), len(dumped), 1, dumped)["Resources"]
+            for (position, stored, groups), entry in zip(missing, fresh):
+                entries[position] = entry
+                rendered[keys[position]] = (stored, groups, entry)
         body = self._list_response(page.total, len(keys), search_request.start_index, [])
-        body["Resources"] = [rendered[key] for key in keys]  # the entries are shared: never changed after this
+        body["Resources"] = entries  # the entries are shared: never changed after this
         return ScimResponse(HTTPStatus.OK, body)
 
     def _list_response(self, total: int | None, items: int, start: int | None, dumped: list[dict[str, Any]]) -> dict[str, Any]:
@@ -204,6 +218,12 @@ class ListingPage(SearchPage):
         self.rendered = rendered
         self._resources: list[Resource[Any]] | None = None
 
+    def groups_of(self, stored: Resource[Any]) -> list[dict[str, Any]] | None:
+        """The `groups` entries a listed user gets (None for a group, or a user in no group)."""
+        if self.memberships is None or not _is_type(stored, "User"):
+            return None
+        return self.memberships.get(stored.id or "")
+
     def listed_copy(self, stored: Resource[Any]) -> Resource[Any]:
         copy = stored.model_copy(deep=True)
         self.storage._fill_groups(copy, self.memberships)
@@ -235,14 +255,15 @@ class SandboxStorage(InMemoryStorage):
     def __init__(self, hide_inactive: Callable[[], bool]):
         super().__init__()
         self.hide_inactive = hide_inactive
-        # The listing caches (see search, and SandboxService.search_response). All three are
-        # dropped by every write (_invalidate).
+        # The listing caches (see search, and SandboxService.search_response). The first two
+        # are dropped by every write (_invalidate); rendered entries check their own validity.
         # (resource type names, hide_inactive) -> the listed resources, in scim2-server's order
         self._listings: dict[tuple[tuple[str | None, ...], bool], list[Resource[Any]]] = {}
         # user id -> its `groups` entries, in group order; None until a list needs it
         self._memberships: dict[str, list[dict[str, Any]]] | None = None
-        # (type, id, rendering variant) -> the resource's entry in a list page (SandboxService.search_response)
-        self._rendered: dict[Any, dict[str, Any]] = {}
+        # (type, id, rendering variant) -> (the stored object, its user's groups, its entry in a
+        # list page) (SandboxService.search_response)
+        self._rendered: dict[Any, tuple[Any, Any, dict[str, Any]]] = {}
 
     # -- reads --------------------------------------------------------------
 
@@ -342,9 +363,6 @@ class SandboxStorage(InMemoryStorage):
     def _invalidate(self) -> None:
         self._listings.clear()
         self._memberships = None
-        # A new dict, not clear(): a page taken before this write keeps (and may
-        # fill) the old one, which no later page sees.
-        self._rendered = {}
 
     def _store(self, resource: Resource[Any], values: dict[str, Any]) -> None:
         # Private hook (0.8.3): create, update, and our member clean-up store through it.
@@ -365,6 +383,7 @@ class SandboxStorage(InMemoryStorage):
             self._invalidate()
             InMemoryStorage.resources.fset(self, resources)
             self._invalidate()
+            self._rendered = {}  # nothing rendered before is wanted again
 
     # -- writes -------------------------------------------------------------
 
