@@ -512,6 +512,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             record("e_scim_users_file_rerun", runner.measure(
                 "scim_users_file-rerun", runner.file_playbook(big_file, concurrency=args.concurrency)), n)
             runner.expect_users("scim_users users_file rerun", n)
+            # Once more: the sandbox renders each user for a list page the first time only (tests/sandbox
+            # README, Performance), so this row is the module's own no-change cost with a cheap server.
+            record("e_scim_users_file_rerun_again", runner.measure(
+                "scim_users_file-rerun-again", runner.file_playbook(big_file, concurrency=args.concurrency)), n)
             # What any scim_users task costs before its first user: Ansible, module start-up, token, one listing.
             record("d0_scim_users_fixed", runner.measure("scim_users-0-users", runner.playbook("scim_users.yml", nobody),
                                                          prepare=clear), 0)
@@ -584,6 +588,7 @@ FIXED = {
     "d_scim_users_rerun": "d0_scim_users_fixed",
     "e_scim_users_file": "d0_scim_users_fixed",
     "e_scim_users_file_rerun": "d0_scim_users_fixed",
+    "e_scim_users_file_rerun_again": "d0_scim_users_fixed",
 }
 # The task each play times (callback_plugins/task_clock.py): the one that does the work.
 TIMED_TASKS = ("Reconcile everyone at once",)
@@ -627,6 +632,7 @@ def summarize(results: dict[str, Any], n: int) -> dict[str, dict[str, Any]]:
         if "wall_s_for_n" in row and floor:
             row["vs_floor"] = round(row["wall_s_for_n"] / floor, 2)
     for rerun, create in (("d_scim_users_rerun", "d_scim_users"), ("e_scim_users_file_rerun", "e_scim_users_file"),
+                          ("e_scim_users_file_rerun_again", "e_scim_users_file"),
                           ("c_scim_user_loop_rerun", "c_scim_user_loop")):
         if rerun in rows and create in rows:
             rows[rerun]["vs_create"] = round(rows[rerun]["wall_s"] / rows[create]["wall_s"], 3)
@@ -647,18 +653,21 @@ def targets(rows: dict[str, dict[str, Any]], results: dict[str, Any], n: int) ->
     def check(name: str, passed: bool, measured: str) -> None:
         found.append({"target": name, "passed": bool(passed), "measured": measured})
 
-    for way, key in (("users", "d_scim_users"), ("users_file", "e_scim_users_file")):
-        if key not in rows:
+    for way, key, rerun_key in (("users", "d_scim_users", "d_scim_users_rerun"),
+                                ("users_file", "e_scim_users_file", "e_scim_users_file_rerun"),
+                                ("users_file, rerun again", "e_scim_users_file", "e_scim_users_file_rerun_again")):
+        if key not in rows or rerun_key not in rows:
             continue
-        create, rerun = rows[key], rows[f"{key}_rerun"]
-        check(f"scim_users ({way}) create <= {CREATE_VS_FLOOR:g} x floor (N={n})", create["vs_floor"] <= CREATE_VS_FLOOR,
-              f"{create['wall_s']:.2f} s vs floor {rows['a_floor']['wall_s']:.2f} s = {create['vs_floor']:.2f}x")
+        create, rerun = rows[key], rows[rerun_key]
+        if "again" not in way:
+            check(f"scim_users ({way}) create <= {CREATE_VS_FLOOR:g} x floor (N={n})", create["vs_floor"] <= CREATE_VS_FLOOR,
+                  f"{create['wall_s']:.2f} s vs floor {rows['a_floor']['wall_s']:.2f} s = {create['vs_floor']:.2f}x")
         check(f"scim_users ({way}) rerun <= {RERUN_VS_CREATE:g} x its create", rerun["vs_create"] <= RERUN_VS_CREATE,
               f"{rerun['wall_s']:.2f} s vs {create['wall_s']:.2f} s = {rerun['vs_create']:.2f}x "
               + (f"(the tasks alone, without Ansible's start-up: {rerun['task_s']:.2f} s vs {create['task_s']:.2f} s "
                  f"= {rerun['task_vs_create']:.2f}x)" if "task_vs_create" in rerun else ""))
         limit = math.ceil(n / PAGE_SIZE) + 2
-        worst = max(s["requests"]["total"] for s in results["runs"][f"{key}_rerun"])
+        worst = max(s["requests"]["total"] for s in results["runs"][rerun_key])
         check(f"scim_users ({way}) rerun <= ceil(N/100)+2 = {limit} HTTP requests", worst <= limit, f"{worst} requests")
     # Every measured run is one task that needs a token (the loop plays: their one oauth_token task).
     tokens = {key: [s["requests"]["token"] for s in samples] for key, samples in results["runs"].items()}
@@ -694,6 +703,7 @@ def table(rows: dict[str, dict[str, Any]], results: dict[str, Any], n: int, args
         "d_scim_users_rerun": "d' scim_users, rerun",
         "e_scim_users_file": "e  scim_users, users_file",
         "e_scim_users_file_rerun": "e' scim_users, users_file, rerun",
+        "e_scim_users_file_rerun_again": "e'' the same rerun again",
     }
     head = (f"{'way':<34}{'users':>6}{'wall s':>9}{'ms/user':>9}{'marg.':>8}{'wall s @N':>11}{'x floor':>9}"
             f"{'x create':>10}{'GET':>7}{'POST':>7}{'PATCH':>7}{'token':>7}{'total':>7}{'cli CPU':>9}{'sbx CPU':>9}"
