@@ -188,6 +188,7 @@ class HttpClient:
         else:
             # As requests does with trust_env, but never over the task's own ca_path or validate_certs.
             self._verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        self._verify_from_environment = isinstance(self._verify, str) and self._verify != settings.ca_path
         self.session.verify = self._verify
         adapter = self._adapter(IDEMPOTENT_METHODS)
         self.session.mount("https://", adapter)
@@ -253,6 +254,12 @@ class HttpClient:
             ) from None
         except requests.exceptions.RequestException as exc:
             raise TransportError(f"{method} to {where} failed: {_reason(exc)}.", maybe_applied=True) from None
+        except OSError as exc:  # requests' own check of the CA bundle path, before connecting
+            raise ConfigError(
+                f"TLS verification for {where} cannot start: {exc}. The bundle comes from REQUESTS_CA_BUNDLE or "
+                "CURL_CA_BUNDLE in the environment; fix or unset it, or give ca_path."
+                if self._verify_from_environment else f"TLS verification for {where} cannot start: {exc}."
+            ) from None
 
     def _proxies_for(self, origin: str) -> dict[str, str]:
         """The proxies the environment names for ``origin`` (HTTPS_PROXY, NO_PROXY, ...), read once per origin."""

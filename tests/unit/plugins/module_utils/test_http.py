@@ -236,3 +236,9 @@ def test_ca_bundle_from_the_environment_only_when_the_task_names_none(tmp_path, 
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
     assert client()._verify == str(bundle)
     assert client(validate_certs=False)._verify is False
+
+
+def test_a_missing_ca_bundle_from_the_environment_is_named(monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/bundle.pem")
+    with pytest.raises(ConfigError, match="invalid path: /nonexistent/bundle.pem. The bundle comes from REQUESTS_CA_BUNDLE"):
+        client(max_retries=0).request("GET", "https://127.0.0.1:9/Users")
