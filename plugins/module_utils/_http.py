@@ -180,6 +180,7 @@ class HttpClient:
         self.session.headers["User-Agent"] = USER_AGENT
         self._proxies: dict[str, dict[str, str]] = {}
         self._verify: bool | str = True
+        self._verify_from_environment = False
         if not settings.validate_certs:
             self._verify = False
         elif settings.ca_path:
@@ -188,7 +189,7 @@ class HttpClient:
         else:
             # As requests does with trust_env, but never over the task's own ca_path or validate_certs.
             self._verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        self._verify_from_environment = isinstance(self._verify, str) and self._verify != settings.ca_path
+            self._verify_from_environment = self._verify is not True
         self.session.verify = self._verify
         adapter = self._adapter(IDEMPOTENT_METHODS)
         self.session.mount("https://", adapter)
@@ -255,10 +256,11 @@ class HttpClient:
         except requests.exceptions.RequestException as exc:
             raise TransportError(f"{method} to {where} failed: {_reason(exc)}.", maybe_applied=True) from None
         except OSError as exc:  # requests' own check of the CA bundle path, before connecting
+            if not self._verify_from_environment:
+                raise  # ca_path was checked up front: anything else is unexpected
             raise ConfigError(
                 f"TLS verification for {where} cannot start: {exc}. The bundle comes from REQUESTS_CA_BUNDLE or "
                 "CURL_CA_BUNDLE in the environment; fix or unset it, or give ca_path."
-                if self._verify_from_environment else f"TLS verification for {where} cannot start: {exc}."
             ) from None
 
     def _proxies_for(self, origin: str) -> dict[str, str]:

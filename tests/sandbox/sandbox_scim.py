@@ -201,14 +201,17 @@ class ListingPage(SearchPage):
     object, every write stores a new one (scim2-server's create/update and our
     _drop_member_everywhere copy first), so they stay as they were when the
     page was taken, even once the storage lock is released. ``memberships``
-    (the users' groups) and ``rendered`` (the rendered-entry cache) are the
-    storage's at that time, for the same reason: a write replaces them rather
-    than changing them. ``resources`` is what InMemoryStorage.search would
-    have given: deep copies with the users' groups filled.
+    (the users' groups) is the storage's index at that time, for the same
+    reason: a write replaces it rather than changing it. ``rendered`` is the
+    storage's shared rendered-entry cache; its entries carry the stored object
+    and groups they were made from, so a page uses only those that match it.
+    ``resources`` is what InMemoryStorage.search would have given: deep copies
+    with the users' groups filled.
     """
 
     def __init__(self, total: int, stored: list[Resource[Any]], storage: SandboxStorage,
-                 memberships: dict[str, list[dict[str, Any]]] | None, rendered: dict[Any, dict[str, Any]]):
+                 memberships: dict[str, list[dict[str, Any]]] | None,
+                 rendered: dict[Any, tuple[Any, Any, dict[str, Any]]]):
         self.total = total
         self.next = None
         self.previous = None
