@@ -6,20 +6,28 @@
 
 """Many users in one pass: list the directory once, plan every user, then send only the writes.
 
-The plan is made before any write, so a purge that would touch more users than allowed fails
-with nothing done, and check mode stops right after planning. Writes run in a thread pool
-over one HTTP session and one token; a rate limit seen by any worker pauses them all
-(see _http.BackoffGate).
+The whole plan is made and checked before the first write (docs/identity.md):
+
+1. every item is validated, with the same semantic checks scim_user makes;
+2. every item is resolved to its one directory user by every key it gives (_identity);
+3. each directory user may be claimed by one item only;
+4. any invalid, conflicting or duplicate item fails the task here, naming every such item;
+5. only then is a purge planned, and it never touches a user any item resolves to.
+
+Check mode stops right after planning. Writes run in a thread pool over one HTTP session
+and one token; a rate limit seen by any worker pauses them all (see _http.BackoffGate).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError, ScimKitError
+from ansible_collections.scimkit.atlassian.plugins.module_utils._identity import DirectoryIndex, resolve_user
 from ansible_collections.scimkit.atlassian.plugins.module_utils._outcome import Outcome
 from ansible_collections.scimkit.atlassian.plugins.module_utils._reconcile import reconcile_user
 from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import USERS
@@ -30,43 +38,15 @@ if t.TYPE_CHECKING:
 
 ACTIONS = ("created", "updated", "deactivated", "deleted", "unchanged")
 PURGE_ACTIONS = ("deactivate", "delete")
-# A users_file with many bad items names this many of them, and counts the rest.
-MAX_NAMED_FILE_ERRORS = 10
-
-
-class DirectoryIndex:
-    """Every user of one listing, findable the way scim_user finds one: id, externalId, userName."""
-
-    def __init__(self, users: t.Iterable[dict[str, t.Any]]) -> None:
-        self.by_id: dict[str, dict[str, t.Any]] = {}
-        self.by_external_id: dict[str, list[dict[str, t.Any]]] = {}
-        self.by_user_name: dict[str, list[dict[str, t.Any]]] = {}
-        for user in users:
-            self.by_id[user["id"]] = user
-            if user.get("externalId"):
-                self.by_external_id.setdefault(user["externalId"], []).append(user)
-            if user.get("userName"):
-                self.by_user_name.setdefault(str(user["userName"]).casefold(), []).append(user)
-
-    def match(self, spec: UserSpec) -> dict[str, t.Any] | None:
-        if spec.id:
-            return self.by_id.get(spec.id)
-        if spec.external_id:
-            found = self.by_external_id.get(spec.external_id, [])
-            what = f"externalId {spec.external_id!r}"
-        elif spec.user_name:
-            found = self.by_user_name.get(spec.user_name.casefold(), [])
-            what = f"userName {spec.user_name!r}"
-        else:
-            return None
-        if len(found) > 1:
-            raise ScimKitError(f"{len(found)} users have {what}; give the id of the one meant.")
-        return found[0] if found else None
+# The purge guard names this many of the users it would touch, and counts the rest.
+MAX_NAMED_PURGE = 20
+# Failure.item of a user that the purge touched (items count from 1).
+PURGED_ITEM = 0
 
 
 @dataclass
 class Failure:
-    """One item that could not be brought to its state."""
+    """One item that could not be planned or brought to its state; ``item`` counts from 1 (0: the purge)."""
 
     item: int
     user: str
@@ -74,6 +54,10 @@ class Failure:
 
     def as_dict(self) -> dict[str, t.Any]:
         return {"item": self.item, "user": self.user, "error": self.error}
+
+    def describe(self) -> str:
+        where = "the purge" if self.item == PURGED_ITEM else f"item {self.item}"
+        return f"{where} ({self.user}): {self.error}"
 
 
 @dataclass
@@ -98,53 +82,98 @@ class BulkResult:
         done = ", ".join(f"{len(self.outcomes[action])} {action}" for action in ACTIONS)
         if not self.failures:
             return done
-        failed = "; ".join(f"{failure.user}: {failure.error}" for failure in self.failures)
+        failed = "; ".join(failure.describe() for failure in self.failures)
         return f"{len(self.failures)} of the users failed ({failed}). The others were done: {done}."
+
+
+class PlanError(ScimKitError):
+    """Items that cannot be planned: the task fails before its first write, naming each of them."""
+
+    def __init__(self, failures: list[Failure], *, source: str = "users") -> None:
+        failures = sorted(failures, key=lambda failure: failure.item)
+        named = "; ".join(failure.describe() for failure in failures)
+        super().__init__(
+            f"{source} has {len(failures)} item(s) that cannot be planned, so nothing was changed: {named}",
+            changed=False, failures=[failure.as_dict() for failure in failures],
+        )
 
 
 @dataclass
 class _Planned:
-    index: int
+    number: int  # the item's position, from 1; PURGED_ITEM for a user the purge touches
     name: str
     spec: UserSpec
     current: dict[str, t.Any] | None
+
+
+def _label(item: dict[str, t.Any], number: int) -> str:
+    return str(item.get("user_name") or item.get("external_id") or item.get("id") or f"item {number}")
 
 
 def _name(spec: UserSpec, current: dict[str, t.Any] | None) -> str:
     return spec.user_name or (current or {}).get("userName") or spec.label
 
 
-def parse_items(items: list[dict[str, t.Any]], result: BulkResult) -> list[tuple[int, UserSpec]]:
-    """Specs for the valid items; an invalid or repeated item becomes a failure, the rest go on."""
+def parse_items(items: list[dict[str, t.Any]]) -> tuple[list[tuple[int, UserSpec]], list[Failure]]:
+    """Specs of the items, numbered from 1, and a Failure for every invalid or repeated item."""
     specs: list[tuple[int, UserSpec]] = []
+    failures: list[Failure] = []
     claimed: dict[tuple[str, str], int] = {}
-    for index, item in enumerate(items):
-        label = item.get("user_name") or item.get("external_id") or item.get("id") or f"item {index}"
+    for number, item in enumerate(items, start=1):
         try:
             spec = user_spec(item)
         except ConfigError as exc:
-            result.failures.append(Failure(index, str(label), str(exc)))
+            failures.append(Failure(number, _label(item, number), str(exc)))
             continue
         keys = [(kind, value) for kind, value in (("id", spec.id), ("externalId", spec.external_id),
                                                   ("userName", (spec.user_name or "").casefold())) if value]
         repeated = next((claimed[key] for key in keys if key in claimed), None)
+        for key in keys:
+            claimed.setdefault(key, number)
         if repeated is not None:
-            result.failures.append(Failure(index, str(label), f"the same user as item {repeated}; list each user once"))
+            failures.append(Failure(number, spec.label, f"the same user as item {repeated}; list each user once"))
             continue
-        claimed.update({key: index for key in keys})
-        specs.append((index, spec))
-    return specs
+        specs.append((number, spec))
+    return specs, failures
+
+
+def resolve_items(specs: list[tuple[int, UserSpec]],
+                  index: DirectoryIndex) -> tuple[list[_Planned], list[Failure]]:
+    """Each item with its one directory user (or None: to be created); a Failure per conflict or double claim."""
+    planned: list[_Planned] = []
+    failures: list[Failure] = []
+    claims: dict[str, int] = {}
+    for number, spec in specs:
+        try:
+            current = resolve_user(spec, index)
+        except ScimKitError as exc:
+            failures.append(Failure(number, spec.label, str(exc)))
+            continue
+        if current is not None:
+            if current["id"] in claims:
+                failures.append(Failure(
+                    number, spec.label,
+                    f"it resolves to the same user as item {claims[current['id']]} (id {current['id']!r}, "
+                    f"userName {current.get('userName')!r}); list each user once"))
+                continue
+            claims[current["id"]] = number
+        planned.append(_Planned(number, _name(spec, current), spec, current))
+    return planned, failures
 
 
 def read_users_file(path: str) -> list[dict[str, t.Any]]:
     """The users of a JSON or YAML file, each checked against scim_users' item options.
 
     The file holds a list of items, or a mapping whose ``users`` key holds one. Items are
-    validated as Ansible validates the ``users`` option, so both ways accept the same input;
-    any bad item fails the task before a request is sent, naming the item.
+    validated as Ansible validates the ``users`` option, and with scim_user's own checks, so
+    both ways accept the same input; any bad item fails the task before a request is sent,
+    and the message names every bad item. A relative path is taken from the working
+    directory of the module (where ansible-playbook was started, on the controller); messages
+    show the absolute path tried.
     """
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+    path = os.path.abspath(path)
     try:
         with open(path, "rb") as stream:
             text = stream.read().decode("utf-8")
@@ -160,21 +189,19 @@ def read_users_file(path: str) -> list[dict[str, t.Any]]:
 
     validator = ArgumentSpecValidator(USER_ARGUMENT_SPEC)
     items: list[dict[str, t.Any]] = []
-    errors: list[str] = []
-    for index, item in enumerate(data):
+    failures: list[Failure] = []
+    for number, item in enumerate(data, start=1):
         if not isinstance(item, dict):
-            errors.append(f"item {index} is a {type(item).__name__}, not a mapping of user options")
+            failures.append(Failure(number, f"item {number}",
+                                    f"a {type(item).__name__}, not a mapping of user options"))
             continue
         checked = validator.validate(item)
         if checked.error_messages:
-            label = item.get("user_name") or item.get("external_id") or item.get("id")
-            errors.append(f"item {index}{f' ({label})' if label else ''}: {'; '.join(checked.error_messages)}")
+            failures.append(Failure(number, _label(item, number), "; ".join(checked.error_messages)))
             continue
         items.append(checked.validated_parameters)
-    if errors:
-        more = len(errors) - MAX_NAMED_FILE_ERRORS
-        named = "; ".join(errors[:MAX_NAMED_FILE_ERRORS]) + (f"; and {more} more" if more > 0 else "")
-        raise ConfigError(f"users_file {path} has {len(errors)} invalid item(s), so nothing was changed: {named}.")
+    if failures:
+        raise PlanError(failures, source=f"users_file {path}")
     return items
 
 
@@ -196,10 +223,33 @@ def _parse_users_text(path: str, text: str) -> t.Any:
 
 def purge_candidates(index: DirectoryIndex, kept: set[str], action: str) -> list[dict[str, t.Any]]:
     """Users the list does not name that a purge would touch (already inactive ones are left for deactivate)."""
-    unnamed = [user for user_id, user in index.by_id.items() if user_id not in kept]
+    unnamed = [user for user in index.users() if user["id"] not in kept]
     if action == "deactivate":
         unnamed = [user for user in unnamed if user.get("active", True) is not False]
     return sorted(unnamed, key=lambda user: str(user.get("userName", "")).casefold())
+
+
+def plan_purge(index: DirectoryIndex, kept: set[str], action: str, max_purge: int) -> list[_Planned]:
+    """The purge's users, or an error naming them when they are more than ``max_purge``."""
+    candidates = purge_candidates(index, kept, action)
+    if len(candidates) > max_purge:
+        names = [str(user.get("userName") or user["id"]) for user in candidates]
+        more = len(names) - MAX_NAMED_PURGE
+        named = ", ".join(names[:MAX_NAMED_PURGE]) + (f" and {more} more" if more > 0 else "")
+        raise ScimKitError(
+            f"purge would {action} {len(candidates)} users, more than max_purge ({max_purge}); nothing "
+            f"was changed. They are: {named}. Check that users lists everyone who should stay, or raise max_purge.",
+            changed=False,
+        )
+    purged = []
+    for user in candidates:
+        options = {"id": user["id"], "state": "absent"} if action == "delete" else {"id": user["id"], "active": False}
+        purged.append(_Planned(PURGED_ITEM, str(user.get("userName") or user["id"]), user_spec(options), user))
+    return purged
+
+
+def _unexpected(exc: Exception) -> str:
+    return f"unexpected error ({type(exc).__name__}): {exc}. Please report this."
 
 
 def reconcile_users(client: ScimClient, items: list[dict[str, t.Any]], *, check_mode: bool, concurrency: int = 4,
@@ -207,64 +257,75 @@ def reconcile_users(client: ScimClient, items: list[dict[str, t.Any]], *, check_
                     diff: bool = True) -> BulkResult:
     """Bring the directory's users to ``items`` (and, with ``purge``, offboard the users they do not name).
 
-    ``diff`` keeps each changed user's before/after views for the result.
+    Raises PlanError, before any request, for items that fail validation; and, before any
+    write, for items that conflict or that resolve to a user another item claims. ``diff``
+    keeps each changed user's before/after views for the result.
     """
     result = BulkResult(keep_diff=diff)
-    specs = parse_items(items, result)
-    index = DirectoryIndex(client.list_all(USERS, concurrency=concurrency))
+    specs, problems = parse_items(items)
+    if problems:
+        raise PlanError(problems)
+    index = DirectoryIndex(client.list_all(USERS, concurrency=concurrency), client)
+    planned, problems = resolve_items(specs, index)
 
-    planned: list[_Planned] = []
-    kept: set[str] = set()
-    for item_index, spec in specs:
-        try:
-            current = index.match(spec)
-            if current is None and spec.id:
-                current = client.get(USERS, spec.id)  # Atlassian may leave inactive users out of lists
-        except ScimKitError as exc:
-            result.failures.append(Failure(item_index, spec.label, str(exc)))
-            continue
-        if current is not None:
-            kept.add(current["id"])
-        planned.append(_Planned(item_index, _name(spec, current), spec, current))
-
-    purged: list[_Planned] = []
-    if purge:
-        candidates = purge_candidates(index, kept, purge_action)
-        if len(candidates) > max_purge:
-            raise ScimKitError(
-                f"purge would {purge_action} {len(candidates)} users, more than max_purge ({max_purge}); nothing "
-                f"was changed. Check that users lists everyone who should stay, or raise max_purge."
-            )
-        for user in candidates:
-            options = {"id": user["id"], "state": "absent"} if purge_action == "delete" else {"id": user["id"], "active": False}
-            purged.append(_Planned(-1, str(user.get("userName") or user["id"]), user_spec(options), user))
-
-    work = []
-    for entry in planned + purged:
+    work: list[_Planned] = []
+    for entry in planned:
         try:
             outcome = reconcile_user(client, entry.spec, check_mode=True, current=entry.current, looked_up=True)
         except ScimKitError as exc:
-            result.failures.append(Failure(entry.index, entry.name, str(exc)))
+            problems.append(Failure(entry.number, entry.name, str(exc)))
             continue
         if check_mode or not outcome.changed:
             result.record(entry.name, outcome)
         else:
             work.append(entry)
+    if problems:
+        raise PlanError(problems)
 
-    def apply(entry: _Planned) -> Outcome:
-        outcome = reconcile_user(client, entry.spec, check_mode=False, current=entry.current, looked_up=True)
-        # Keep only what the result returns: at 10,000 users the written resources are tens of MB.
-        return Outcome(outcome.action, None, outcome.before, outcome.after) if diff else Outcome(outcome.action, None)
+    kept = {entry.current["id"] for entry in planned if entry.current is not None}
+    purged = plan_purge(index, kept, purge_action, max_purge) if purge else []
+    if check_mode:
+        for entry in purged:
+            result.record(entry.name, reconcile_user(client, entry.spec, check_mode=True, current=entry.current,
+                                                     looked_up=True))
+        return result
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        futures = [(entry, pool.submit(apply, entry)) for entry in work]
-        for entry, future in futures:
-            try:
-                result.record(entry.name, future.result())
-            except ScimKitError as exc:
-                result.failures.append(Failure(entry.index, entry.name, str(exc)))
+    adopted = _apply(client, work, result, concurrency=concurrency, diff=diff)
+    # A create answered 409 adopts the user who holds the name; the purge must not then take them.
+    _apply(client, [entry for entry in purged if entry.current["id"] not in adopted], result,
+           concurrency=concurrency, diff=diff)
     result.failures.sort(key=lambda failure: failure.item)
     return result
+
+
+def _apply(client: ScimClient, entries: list[_Planned], result: BulkResult, *, concurrency: int,
+           diff: bool) -> set[str]:
+    """Write the planned entries in parallel, recording each outcome or failure; returns the ids written to."""
+    def apply(entry: _Planned) -> tuple[Outcome, str | None]:
+        outcome = reconcile_user(client, entry.spec, check_mode=False, current=entry.current, looked_up=True)
+        written = (outcome.resource or {}).get("id") or (entry.current or {}).get("id")
+        # Keep only what the result returns: at 10,000 users the written resources are tens of MB.
+        kept = Outcome(outcome.action, None, outcome.before, outcome.after) if diff else Outcome(outcome.action, None)
+        return kept, written
+
+    written_ids: set[str] = set()
+    if not entries:
+        return written_ids
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        futures = [(entry, pool.submit(apply, entry)) for entry in entries]
+        for entry, future in futures:
+            try:
+                outcome, written = future.result()
+            except ScimKitError as exc:
+                result.failures.append(Failure(entry.number, entry.name, str(exc)))
+                continue
+            except Exception as exc:  # a bug of ours must not lose the report of the other users
+                result.failures.append(Failure(entry.number, entry.name, _unexpected(exc)))
+                continue
+            result.record(entry.name, outcome)
+            if written:
+                written_ids.add(written)
+    return written_ids
 
 
 def diff_view(result: BulkResult) -> dict[str, dict[str, t.Any]]:
@@ -272,5 +333,5 @@ def diff_view(result: BulkResult) -> dict[str, dict[str, t.Any]]:
     return {"before": dict(sorted(result.before.items())), "after": dict(sorted(result.after.items()))}
 
 
-__all__ = ["ACTIONS", "BulkResult", "DirectoryIndex", "PURGE_ACTIONS", "diff_view", "parse_items", "purge_candidates",
-           "read_users_file", "reconcile_users"]
+__all__ = ["ACTIONS", "BulkResult", "Failure", "PURGE_ACTIONS", "PlanError", "diff_view", "parse_items", "plan_purge",
+           "purge_candidates", "read_users_file", "reconcile_users", "resolve_items"]

@@ -236,8 +236,9 @@ def reconcile_group(client: ScimClient, spec: GroupSpec, *, check_mode: bool, di
         if current is None:
             return Outcome("unchanged", None)
         [before] = _Views(directory, enabled=diff, with_members=True)(current)
-        if not check_mode and not client.delete(GROUPS, current["id"]):
-            return Outcome("unchanged", None)  # deleted by someone else meanwhile
+        if not check_mode:
+            # A 404 here (perhaps to the retry of our own DELETE whose answer was lost) is the state wanted.
+            client.delete(GROUPS, current["id"])
         return Outcome("deleted", None, before=before, after={})
 
     if current is None and spec.id:

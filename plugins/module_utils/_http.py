@@ -32,7 +32,7 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
 try:
     import requests
     from requests.adapters import HTTPAdapter
-    from urllib3.util.retry import Retry
+    from urllib3.util.retry import RequestHistory, Retry
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR: str | None = traceback.format_exc()
@@ -215,6 +215,22 @@ class HttpClient:
         )
         retry.gate = self.gate
         return _GatedAdapter(self.gate, max_retries=retry, pool_connections=4, pool_maxsize=self.settings.pool_size)
+
+    def pause_before_retry(self, attempt: int) -> None:
+        """Wait before retry number ``attempt`` (from 1) of a request the transport does not retry itself, as urllib3 would.
+
+        The wait is urllib3's backoff for that many consecutive errors, with the task's
+        backoff settings and jitter, and it holds every worker through the shared gate.
+        """
+        if attempt < 1:
+            return
+        retry = _GatedRetry(
+            total=None, backoff_factor=self.settings.backoff_factor, backoff_max=self.settings.backoff_max,
+            backoff_jitter=self.settings.backoff_factor,
+            history=tuple(RequestHistory(None, None, None, None, None) for _ in range(attempt)),
+        )
+        retry.gate = self.gate
+        retry.sleep()
 
     def retry_posts_to(self, url: str) -> None:
         """Let POSTs to ``url`` be retried like reads.

@@ -304,6 +304,11 @@ class ScimModule:
             self._client = ScimClient(self.http, self.connection.base_url or "", self.token_provider())
         return self._client
 
+    @property
+    def wrote(self) -> bool:
+        """Whether the server acknowledged any write of this task: then it changed something, even if it fails."""
+        return self._client is not None and self._client.writes_done > 0
+
     def _hide(self, *values: str | None) -> None:
         """Secrets that did not arrive as no_log options (environment, fetched tokens) are masked too."""
         for value in values:
@@ -318,11 +323,12 @@ class ScimModule:
         except DependencyError as exc:
             self.module.fail_json(msg=missing_required_lib(exc.library), exception=exc.traceback, invocation=invocation)
         except ScimKitError as exc:
-            self.module.fail_json(msg=str(exc), invocation=invocation, **exc.details)
+            details = {**exc.details, "changed": bool(exc.details.get("changed")) or self.wrote}
+            self.module.fail_json(msg=str(exc), invocation=invocation, **details)
         except Exception as exc:  # a bug of ours: say so plainly; the traceback shows only with -vvv
             self.module.fail_json(
                 msg=f"Unexpected error in scimkit.atlassian ({type(exc).__name__}): {exc}. Please report this.",
-                exception=traceback.format_exc(), invocation=invocation,
+                exception=traceback.format_exc(), invocation=invocation, changed=self.wrote,
             )
         finally:
             if self._http is not None:

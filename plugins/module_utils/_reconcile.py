@@ -15,6 +15,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError
+from ansible_collections.scimkit.atlassian.plugins.module_utils._identity import FilterLookup, resolve_user
 from ansible_collections.scimkit.atlassian.plugins.module_utils._outcome import Outcome
 from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import USERS
 from ansible_collections.scimkit.atlassian.plugins.module_utils._users import (
@@ -34,29 +35,16 @@ if t.TYPE_CHECKING:
 
 # Why a user can be refused as a duplicate yet not be found (reference: Atlassian ACCESS-1293, KB on 409s).
 HIDDEN_USER_HINT = (
-    "Atlassian hides some deactivated or unlinked users from searches, and answers 409 when the e-mail address "
-    "belongs to an Atlassian account outside this directory. Look the person up in Atlassian Administration; "
-    "if the SCIM user exists, give its id with the id option."
+    "Atlassian hides deactivated and unlinked users from SCIM searches and listings, and answers 409 when the "
+    "e-mail address belongs to an Atlassian account outside this directory. To bring back (rehire) a user it "
+    "hides, give the user's SCIM id with the id option: your identity provider keeps it for every user it "
+    "provisioned, and Atlassian's organization admin API returns it from its SCIM-link lookup by e-mail."
 )
 
 
 def find_user(client: ScimClient, spec: UserSpec) -> dict[str, t.Any] | None:
-    """The user a spec names: by id, else by externalId (exact), else by userName (case-insensitive)."""
-    if spec.id:
-        return client.get(USERS, spec.id)
-    if spec.external_id:
-        return client.find_one(USERS, "externalId", spec.external_id)
-    if spec.user_name:
-        return client.find_one(USERS, "userName", spec.user_name, case_insensitive=True)
-    return None
-
-
-def find_after_conflict(client: ScimClient, spec: UserSpec) -> dict[str, t.Any] | None:
-    """After a 409 or a lost answer, look wider: the user may hold our userName without our externalId."""
-    found = client.find_one(USERS, "externalId", spec.external_id) if spec.external_id else None
-    if found is None and spec.user_name:
-        found = client.find_one(USERS, "userName", spec.user_name, case_insensitive=True)
-    return found
+    """The one user a spec names, by every key it gives (see _identity); None when nobody is found."""
+    return resolve_user(spec, FilterLookup(client))
 
 
 def describe_action(changes: list[Change]) -> str:
@@ -85,24 +73,26 @@ def reconcile_user(client: ScimClient, spec: UserSpec, *, check_mode: bool,
         if current is None:
             return Outcome("unchanged", None)
         if not check_mode:
+            # Gone already (a 404, perhaps to a retry of our own lost DELETE) is the state wanted: it was found above.
             client.delete(USERS, current["id"])
         return Outcome("deleted", None, before=managed_view(spec, current))
-
     if current is None:
+        if spec.offboards:
+            # Never create someone just to deactivate them; Atlassian hides the deactivated, too.
+            return Outcome("unchanged", None)
         if spec.id:
             raise ConfigError(f"No user has id {spec.id!r}; SCIM cannot create a user with a chosen id.")
         payload = create_payload(spec)
         after = managed_view(spec, payload)
         if check_mode:
             return Outcome("created", payload, after=after)
-        created = client.create(USERS, payload, find_existing=lambda: find_after_conflict(client, spec),
+        created = client.create(USERS, payload, find_existing=lambda: find_user(client, spec),
                                 describe=f"user {spec.user_name!r}", conflict_hint=HIDDEN_USER_HINT)
         # A create resolved to an existing user may still differ from the spec.
         changes = plan_update(spec, created)
         if changes:
             created = update_user(client, created, changes, apply_changes(created, changes))
         return Outcome("created", created, after=after)
-
     changes = plan_update(spec, current)
     before = managed_view(spec, current)
     if not changes:
@@ -131,4 +121,4 @@ def read_users(client: ScimClient, *, user_id: str | None = None, user_name: str
     return client.list(USERS, filter=filter, **shape)
 
 
-__all__ = ["HIDDEN_USER_HINT", "read_users", "find_after_conflict", "find_user", "reconcile_user", "update_user"]
+__all__ = ["HIDDEN_USER_HINT", "find_user", "read_users", "reconcile_user", "update_user"]

@@ -36,10 +36,12 @@ ENTERPRISE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:
 PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 # Atlassian returns at most 100 resources a page; asking for more is pointless.
 PAGE_SIZE = 100
-# Answers after which a create may have been applied even though it reported failure, or
-# (503) that max_retries covers for every other method: a create resolves them by a lookup,
-# then at most one more POST, instead of failing the user at once.
-_AMBIGUOUS_STATUSES = frozenset({500, 502, 503, 504})
+# Answers after which a create may have been applied even though it reported failure (5xx),
+# or that the transport retries for every other method (429, 503): a create resolves them by
+# a lookup, then another POST only if the lookup proves the resource absent.
+_AMBIGUOUS_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Methods that change the directory: a task that sent one that was answered 2xx has changed something.
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 _HINTS = {
     401: " Check that the access token or SCIM API key is valid and has not expired "
@@ -103,6 +105,8 @@ class ScimClient:
         self._tokens = tokens
         self.page_size = page_size
         self._patch_supported: bool | None = None
+        # Writes the server acknowledged: a task that fails after one still reports changed.
+        self.writes_done = 0
 
     # -- plumbing ---------------------------------------------------------
 
@@ -125,6 +129,8 @@ class ScimClient:
                 self._tokens.invalidate(token)
                 continue
             break
+        if method in _WRITE_METHODS and response.status_code < 300:
+            self.writes_done += 1  # an int add under the GIL; only ever compared with 0
         if response.status_code >= 400:
             raise parse_error(response.status_code, response.text, response.headers.get("Content-Type"), method, path)
         if response.status_code == 204 or not response.content:
@@ -265,14 +271,19 @@ class ScimClient:
             return None
         return _as_int(page.get("totalResults")) if isinstance(page, dict) else None
 
-    def find_one(self, resource_type: str, attribute: str, value: str, *, case_insensitive: bool = False,
-                 **shape: t.Any) -> dict[str, t.Any] | None:
-        """The single resource whose ``attribute`` equals ``value``; None if none; an error if several."""
+    def find_all(self, resource_type: str, attribute: str, value: str, *, case_insensitive: bool = False,
+                 **shape: t.Any) -> list[dict[str, t.Any]]:
+        """Every resource whose ``attribute`` equals ``value``, checked here too: a server may filter loosely."""
         wanted = value.casefold() if case_insensitive else value
-        matches = [
+        return [
             resource for resource in self.iter_resources(resource_type, filter=filter_eq(attribute, value), **shape)
             if _attribute_value(resource, attribute, case_insensitive) == wanted
         ]
+
+    def find_one(self, resource_type: str, attribute: str, value: str, *, case_insensitive: bool = False,
+                 **shape: t.Any) -> dict[str, t.Any] | None:
+        """The single resource whose ``attribute`` equals ``value``; None if none; an error if several."""
+        matches = self.find_all(resource_type, attribute, value, case_insensitive=case_insensitive, **shape)
         if len(matches) > 1:
             ids = ", ".join(str(resource.get("id")) for resource in matches)
             raise ScimKitError(
@@ -299,30 +310,35 @@ class ScimClient:
                conflict_hint: str = "") -> dict[str, t.Any]:
         """Create a resource without ever creating it twice.
 
-        A create answered 409 (uniqueness), or whose answer was lost after the request may
-        have reached the server, is resolved by looking the resource up: if it is there, it
-        is the one we wanted. Only when the lookup proves it absent is the create sent again.
-        A 409 whose lookup finds nothing raises ConflictError, ``conflict_hint`` saying what to check.
+        A create answered 409 (uniqueness) is resolved by looking the resource up: if it is
+        there, it is the one we wanted; if not, ConflictError says what to check
+        (``conflict_hint``). A create that failed ambiguously (a lost answer, a reset, a 5xx or
+        429 after the transport's own retries) may have been applied: each time the resource is
+        looked up first, and the create is sent again only when the lookup proves it absent,
+        up to ``max_retries`` times.
         """
         path = self._resource_path(resource_type)
-        try:
-            return self.request("POST", path, body=payload)
-        except ApiError as exc:
-            if exc.status == 409:
-                existing = find_existing()
-                if existing is not None:
-                    return existing
-                raise ConflictError(_conflict_message(describe, exc, conflict_hint), status=exc.status,
-                                    scim_type=exc.scim_type, detail=exc.detail) from None
-            if exc.status not in _AMBIGUOUS_STATUSES:
-                raise
-        except TransportError as exc:
-            if not exc.maybe_applied:
-                raise
-        existing = find_existing()
-        if existing is not None:
-            return existing
-        return self.request("POST", path, body=payload)
+        retries = self._http.settings.max_retries
+        for attempt in range(retries + 1):
+            try:
+                return self.request("POST", path, body=payload)
+            except ApiError as exc:
+                if exc.status == 409:
+                    existing = find_existing()
+                    if existing is not None:
+                        return existing
+                    raise ConflictError(_conflict_message(describe, exc, conflict_hint), status=exc.status,
+                                        scim_type=exc.scim_type, detail=exc.detail) from None
+                if exc.status not in _AMBIGUOUS_STATUSES or attempt == retries:
+                    raise
+            except TransportError as exc:
+                if not exc.maybe_applied or attempt == retries:
+                    raise
+            self._http.pause_before_retry(attempt + 1)
+            existing = find_existing()
+            if existing is not None:
+                return existing
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
     def patch(self, resource_type: str, resource_id: str, operations: list[dict[str, t.Any]]) -> dict[str, t.Any] | None:
         """Apply PATCH operations (RFC 7644 section 3.5.2); returns the resource when the server sends it."""

@@ -70,6 +70,11 @@ class UserSpec:
         """How messages name this user."""
         return self.user_name or self.external_id or self.id or "user"
 
+    @property
+    def offboards(self) -> bool:
+        """Whether the spec only takes someone out (deactivates): nothing to do for someone who is not there."""
+        return self.state == "absent" or self.managed.get(("active", None)) is False
+
 
 def user_spec(options: dict[str, t.Any]) -> UserSpec:
     """Turn module options (or one item of scim_users) into a UserSpec. Unset options are unmanaged."""
@@ -116,7 +121,7 @@ def user_spec(options: dict[str, t.Any]) -> UserSpec:
         external_id=options.get("external_id"),
         managed=managed,
     )
-    if spec.state == "present" and not (spec.id or spec.user_name or spec.external_id):
+    if not (spec.id or spec.user_name or spec.external_id):
         raise ConfigError("Name the user: give user_name, external_id or id.")
     return spec
 

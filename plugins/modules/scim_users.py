@@ -312,7 +312,7 @@ def ensure_users(scim: ScimModule) -> dict:
         purge=params["purge"], purge_action=params["purge_action"], max_purge=params["max_purge"],
         diff=scim.diff_mode,
     )
-    output = {"changed": result.changed, **result.outcomes, "failures": [f.as_dict() for f in result.failures]}
+    output = {"changed": result.changed or scim.wrote, **result.outcomes, "failures": [f.as_dict() for f in result.failures]}
     if scim.diff_mode:
         output["diff"] = diff_view(result)
     if result.failures:

@@ -373,10 +373,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         request = ProxyRequest(self.command, self.path, dict(self.headers.items()), body)
         fault = proxy.decide(request)
         record = Record(request.method, request.target, body, fault, forwarded=False)
-        try:
-            self._serve(request, fault, record)
-        finally:
-            proxy._record(record)
+        # Recorded now and updated as the request goes on, so that a test sees a forwarded request at
+        # once, even one whose answer the proxy still holds (`slow`).
+        proxy._record(record)
+        self._serve(request, fault, record)
 
     def _serve(self, request: ProxyRequest, fault: str | None, record: Record) -> None:
         proxy = self.server.proxy

@@ -10,14 +10,17 @@ import pytest
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._bulk import (
     BulkResult,
-    DirectoryIndex,
+    Failure,
+    PlanError,
     parse_items,
+    plan_purge,
     purge_candidates,
     read_users_file,
+    resolve_items,
 )
+from ansible_collections.scimkit.atlassian.plugins.module_utils._identity import DirectoryIndex
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError, ScimKitError
 from ansible_collections.scimkit.atlassian.plugins.module_utils._outcome import Outcome
-from ansible_collections.scimkit.atlassian.plugins.module_utils._users import user_spec
 
 DIRECTORY = [
     {"id": "u1", "userName": "Ada@Example.com", "externalId": "e-ada", "active": True},
@@ -33,48 +36,64 @@ def index():
     return DirectoryIndex(DIRECTORY)
 
 
-@pytest.mark.parametrize(
-    ("options", "expected"),
-    [
-        ({"id": "u2"}, "u2"),
-        ({"id": "u9"}, None),
-        ({"user_name": "ada@example.COM"}, "u1"),
-        ({"external_id": "e-alan", "user_name": "renamed@example.com"}, "u3"),
-        ({"external_id": "E-ALAN"}, None),  # externalId is case-exact
-        ({"user_name": "nobody@example.com"}, None),
-    ],
-)
-def test_index_matches_like_scim_user(index, options, expected):
-    found = index.match(user_spec(options))
-    assert (found or {}).get("id") == expected
-
-
-def test_ambiguous_external_id_is_an_error(index):
-    with pytest.raises(ScimKitError, match="2 users have externalId 'e-twin'"):
-        index.match(user_spec({"external_id": "e-twin"}))
-
-
-def test_invalid_and_repeated_items_become_failures():
-    result = BulkResult()
-    specs = parse_items([
+def test_invalid_and_repeated_items_are_numbered_from_one():
+    specs, failures = parse_items([
         {"user_name": "a@example.com"},
         {"display_name": "No Name"},
         {"user_name": "A@EXAMPLE.COM"},
         {"external_id": "e-1", "user_name": "b@example.com"},
         {"external_id": "e-1", "user_name": "c@example.com"},
-    ], result)
-    assert [index for index, _spec in specs] == [0, 3]
-    assert [(f.item, f.error) for f in result.failures] == [
-        (1, "Name the user: give user_name, external_id or id."),
-        (2, "the same user as item 0; list each user once"),
-        (4, "the same user as item 3; list each user once"),
+        {"user_name": "bob@example.com", "given_name": "Bob", "name": {"given_name": "Rob"}},
+        {"state": "absent"},
+    ])
+    assert [number for number, _spec in specs] == [1, 4]
+    assert [(f.item, f.user, f.error) for f in failures] == [
+        (2, "item 2", "Name the user: give user_name, external_id or id."),
+        (3, "A@EXAMPLE.COM", "the same user as item 1; list each user once"),
+        (5, "c@example.com", "the same user as item 4; list each user once"),
+        (6, "bob@example.com", "given_name and name.given_name disagree; set only one of them."),
+        (7, "item 7", "Name the user: give user_name, external_id or id."),
     ]
+
+
+def test_two_items_that_reach_one_user_by_different_keys_are_refused(index):
+    specs, failures = parse_items([
+        {"user_name": "ada@example.com", "title": "Engineer"},
+        {"external_id": "e-ada", "title": "Manager", "active": False},
+        {"user_name": "new@example.com"},
+    ])
+    assert failures == []
+    planned, failures = resolve_items(specs, index)
+    assert [(entry.number, (entry.current or {}).get("id")) for entry in planned] == [(1, "u1"), (3, None)]
+    [failure] = failures
+    assert failure.item == 2 and failure.user == "e-ada"
+    assert failure.error.startswith("it resolves to the same user as item 1 (id 'u1'")
+
+
+def test_a_plan_error_names_every_item():
+    error = PlanError([Failure(3, "c", "bad"), Failure(1, "a", "worse")], source="users_file /x.yml")
+    assert str(error) == ("users_file /x.yml has 2 item(s) that cannot be planned, so nothing was changed: "
+                          "item 1 (a): worse; item 3 (c): bad")
+    assert error.details["changed"] is False and [f["item"] for f in error.details["failures"]] == [1, 3]
 
 
 def test_purge_leaves_named_and_already_inactive_users(index):
     kept = {"u1", "u3"}
     assert [u["id"] for u in purge_candidates(index, kept, "deactivate")] == ["u4", "u5"]
     assert [u["id"] for u in purge_candidates(index, kept, "delete")] == ["u2", "u4", "u5"]
+
+
+def test_the_purge_guard_names_whom_it_would_touch():
+    users = [{"id": f"u{n}", "userName": f"p{n:02d}@example.com"} for n in range(25)]
+    with pytest.raises(ScimKitError) as caught:
+        plan_purge(DirectoryIndex(users), {"u0"}, "deactivate", max_purge=10)
+    message = str(caught.value)
+    assert message.startswith("purge would deactivate 24 users, more than max_purge (10); nothing was changed. "
+                              "They are: p01@example.com, p02@example.com, ")
+    assert "p20@example.com and 4 more." in message and "p21@example.com" not in message
+    planned = plan_purge(DirectoryIndex(users[:3]), {"u0"}, "delete", max_purge=2)
+    assert [(entry.number, entry.name, entry.spec.state) for entry in planned] == [
+        (0, "p01@example.com", "absent"), (0, "p02@example.com", "absent")]
 
 
 def test_result_lists_and_summary():
@@ -110,16 +129,20 @@ def test_users_file_json_or_yaml_validated_like_the_option(tmp_path, name, text)
     assert item["state"] == "present" and item["email"] is None  # defaults filled as for the users option
 
 
-def test_users_file_errors_name_the_items(tmp_path):
+def test_users_file_errors_name_every_item_from_one_with_the_absolute_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     path = tmp_path / "people.json"
     items = [{"user_name": "ok@example.com"}, {"user_name": "a@example.com", "emial": "x"}, 7]
     path.write_text(json.dumps(items + [{"id": f"x{number}", "state": "gone"} for number in range(12)]))
-    with pytest.raises(ConfigError) as caught:
-        read_users_file(str(path))
+    with pytest.raises(PlanError) as caught:
+        read_users_file("people.json")
     message = str(caught.value)
-    assert message.startswith(f"users_file {path} has 14 invalid item(s), so nothing was changed: item 1 (a@example.com): ")
-    assert "emial" in message and "item 2 is a int, not a mapping of user options" in message
-    assert "item 10 (x7)" in message and "item 11 (x8)" not in message and message.endswith("; and 4 more.")
+    assert message.startswith(f"users_file {path} has 14 item(s) that cannot be planned, so nothing was changed: "
+                              "item 2 (a@example.com): ")
+    assert "emial" in message and "item 3 (item 3): a int, not a mapping of user options" in message
+    assert "item 4 (x0)" in message and "item 15 (x11)" in message
+    with pytest.raises(ConfigError, match=f"users_file {tmp_path}/absent.yml cannot be read"):
+        read_users_file("absent.yml")
 
 
 @pytest.mark.parametrize("text, message", [
