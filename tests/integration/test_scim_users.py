@@ -125,17 +125,25 @@ def test_paging_with_a_server_that_caps_pages(reconcile, sandbox, scim):
 
 
 def test_a_failing_item_leaves_the_others_done(reconcile, sandbox, scim):
-    people = [*PEOPLE[:10], {"display_name": "Nobody"},
-              person(998, attributes={"nickName": {"not": "a string"}}), *PEOPLE[10:20]]
+    people = [*PEOPLE[:10], person(998, attributes={"nickName": {"not": "a string"}}), *PEOPLE[10:20]]
     result = reconcile(people)
-    assert result["failed"]
+    assert result["failed"] and result["changed"]
     assert len(result["created"]) == 20
-    assert [(f["item"], f["user"]) for f in result["failures"]] == [(10, "item 10"), (11, "person0998@example.com")]
-    assert "Name the user" in result["failures"][0]["error"]
-    assert "HTTP 400" in result["failures"][1]["error"]
-    assert result["msg"].startswith("2 of the users failed")
-    assert "person0998@example.com: SCIM POST /Users failed: HTTP 400" in result["msg"]
+    assert [(f["item"], f["user"]) for f in result["failures"]] == [(11, "person0998@example.com")]
+    assert "HTTP 400" in result["failures"][0]["error"]
+    assert result["msg"].startswith("1 of the users failed")
+    assert "item 11 (person0998@example.com): SCIM POST /Users failed: HTTP 400" in result["msg"]
     assert len(scim.users()) == 20
+
+
+def test_an_invalid_item_fails_the_task_before_any_request(reconcile, sandbox, scim):
+    people = [*PEOPLE[:10], {"display_name": "Nobody"}, *PEOPLE[10:20]]
+    sandbox.reset_stats()
+    result = reconcile(people)
+    assert result["failed"] and not result["changed"]
+    assert result["failures"] == [{"item": 11, "user": "item 11",
+                                   "error": "Name the user: give user_name, external_id or id."}]
+    assert requests_sent(sandbox) == 0 and scim.users() == []
 
 
 def test_rate_limits_are_survived_without_duplicates(reconcile, sandbox, scim):
@@ -147,11 +155,11 @@ def test_rate_limits_are_survived_without_duplicates(reconcile, sandbox, scim):
     assert sorted(names) == sorted(p["user_name"] for p in PEOPLE[:100])
 
 
-def test_a_repeated_user_is_refused(reconcile, scim):
+def test_a_repeated_user_is_refused_before_any_write(reconcile, sandbox, scim):
     result = reconcile([PEOPLE[0], dict(PEOPLE[0], user_name=PEOPLE[0]["user_name"].upper())])
-    assert result["failures"] == [{"item": 1, "user": "PERSON0000@EXAMPLE.COM",
-                                   "error": "the same user as item 0; list each user once"}]
-    assert len(scim.users()) == 1
+    assert result["failures"] == [{"item": 2, "user": "PERSON0000@EXAMPLE.COM",
+                                   "error": "the same user as item 1; list each user once"}]
+    assert writes(sandbox) == {} and scim.users() == []
 
 
 def test_users_from_a_file_json_or_yaml(reconcile, sandbox, scim, tmp_path):
@@ -183,8 +191,10 @@ def test_an_invalid_users_file_fails_before_any_request(reconcile, sandbox, scim
     sandbox.reset_stats()
     result = reconcile([], users_file=str(bad))
     assert result["failed"]
-    assert result["msg"].startswith(f"users_file {bad} has 3 invalid item(s), so nothing was changed: item 5 (typo@example.com): ")
-    assert "emial" in result["msg"] and "item 6 (b@example.com)" in result["msg"] and "item 7 is a str" in result["msg"]
+    assert result["msg"].startswith(f"users_file {bad} has 3 item(s) that cannot be planned, so nothing was changed: "
+                                    "item 6 (typo@example.com): ")
+    assert "emial" in result["msg"] and "item 7 (b@example.com)" in result["msg"]
+    assert "item 8 (item 8): a str, not a mapping" in result["msg"]
     assert requests_sent(sandbox) == 0 and scim.users() == []
 
     broken = tmp_path / "broken.json"
