@@ -12,8 +12,13 @@ version_added: "0.1.0"
 description:
   - Makes one SCIM 2.0 user match the options given, in an Atlassian Cloud SCIM directory or any
     SCIM 2.0 service provider.
-  - The user is found by O(id) when given, else by O(external_id) (exact), else by O(user_name)
-    (case-insensitive, as RFC 7643 defines C(userName)).
+  - The user is found by every key the task gives, in the order O(id), O(external_id) (exact), O(user_name)
+    (case-insensitive, as RFC 7643 defines C(userName)); a key that finds nobody falls through to the next.
+  - Two keys that find two different users fail the task, naming both. So does a O(user_name) whose user
+    carries an externalId other than O(external_id). A user found by O(user_name) without an externalId is
+    the match, and gets O(external_id).
+  - O(active=false) or O(state=absent) for a user that cannot be found is unchanged; a user is never
+    created just to be deactivated.
   - Only the attributes the task sets are managed; everything else on the server is left alone.
     An option set to an empty string removes that attribute.
   - An update sends a minimal PATCH (RFC 7644 section 3.5.2) of the attributes that differ, or a PUT of
@@ -163,9 +168,12 @@ options:
       - Dicts are compared by the keys given; lists and values as wholes.
     type: dict
 notes:
-  - Atlassian accepts only C(userName) and C(externalId) in user filters and may hide deactivated or unlinked
-    users from them. If a create is refused as a duplicate and the user cannot be found, the task fails and
-    says so; give the user's O(id) then.
+  - Atlassian accepts only C(userName) and C(externalId) in user filters and hides deactivated or unlinked
+    users from them. A second offboarding run therefore reports no change. Rehiring such a user needs its
+    O(id): the create is refused as a duplicate, and the task fails saying so and where the id is found.
+  - A create whose answer is lost or refused with 5xx or 429 is sent again, up to O(max_retries) times, only
+    after a lookup proves the user absent, so a retry never makes a second user.
+  - The matching rules, with examples, are in the collection's C(docs/identity.md).
 seealso:
   - module: scimkit.atlassian.oauth_token
   - name: Atlassian user provisioning REST API

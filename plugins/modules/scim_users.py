@@ -14,11 +14,17 @@ description:
   - It reads the directory once, page by page, instead of looking each user up, then sends only the writes
     that are needed (a minimal PATCH for a changed user), in parallel up to O(concurrency) over one HTTP
     session and one token. When the server answers HTTP 429, every worker pauses as C(Retry-After) says.
+  - Each item finds its user by the rules of M(scimkit.atlassian.scim_user) (every key it gives, and all
+    must lead to the same user), looked up in the one listing.
+  - The whole plan is checked before the first write. Every item is validated (also by the module's own
+    checks, such as O(users[].given_name) against O(users[].name.given_name)) and matched, and each
+    directory user may be claimed by one item only. Any invalid, conflicting or duplicate item fails the task
+    before the first write; the message names every such item, counted from 1, with its user name.
   - With O(purge), users of the directory that O(users) does not name are deactivated, or deleted with
-    O(purge_action=delete). The whole plan is made before the first write, so a purge larger than
-    O(max_purge) fails with nothing changed.
-  - A user that fails does not stop the others. The task then fails at the end, naming every failed user,
-    and still returns what was done.
+    O(purge_action=delete). The purge is planned only from a clean plan and never touches a user any item
+    resolves to; one larger than O(max_purge) fails with nothing changed, naming up to 20 of its users.
+  - After the plan, a user whose write fails does not stop the others. The task then fails at the end, naming
+    every failed item, and still returns what was done, with C(changed=true) if anything was written.
 author:
   - scimkit.atlassian contributors (@scimkit)
 extends_documentation_fragment:
@@ -160,6 +166,9 @@ options:
         which at 10,000 users saves about 45% of the run's memory (374 MB to 201 MB in this collection's
         benchmark) and the templating of the list.
       - Every item is checked as O(users) would be; any invalid item fails the task before a request is sent.
+      - A relative path is taken from the directory C(ansible-playbook) was started in (the module's working
+        directory on the controller); messages show the absolute path. C({{ playbook_dir }}/people.yml) is
+        independent of it.
     type: path
   concurrency:
     description:
@@ -185,8 +194,10 @@ options:
     type: int
     default: 10
 notes:
-  - Atlassian may leave deactivated or unlinked users out of lists. Such a user is not purged, and a user
-    of O(users) that matches one fails with an explanation unless its O(users[].id) is given.
+  - Atlassian leaves deactivated or unlinked users out of lists. Such a user is not purged; an item that
+    offboards one is unchanged; an item that would rehire one fails with an explanation unless its
+    O(users[].id) is given.
+  - The matching and planning rules, with examples, are in the collection's C(docs/identity.md).
 seealso:
   - module: scimkit.atlassian.scim_user
   - module: scimkit.atlassian.scim_user_info
@@ -261,7 +272,8 @@ failures:
   elements: dict
   contains:
     item:
-      description: The position of the user in O(users), from 0; V(-1) for a user the purge touched.
+      description: The position of the item in O(users) or O(users_file), counted from 1; V(0) for a user the
+        purge touched.
       type: int
       returned: always
     user:
@@ -273,7 +285,7 @@ failures:
       type: str
       returned: always
   sample:
-    - item: 3
+    - item: 4
       user: bad.entry@example.com
       error: "SCIM POST /Users failed: HTTP 400 invalidValue: Attribute 'emails' is required."
 diff:
