@@ -227,7 +227,7 @@ class HttpClient:
         retry = _GatedRetry(
             total=None, backoff_factor=self.settings.backoff_factor, backoff_max=self.settings.backoff_max,
             backoff_jitter=self.settings.backoff_factor,
-            history=tuple(RequestHistory(None, None, None, None, None) for _ in range(attempt)),
+            history=(RequestHistory(None, None, None, None, None),) * attempt,
         )
         retry.gate = self.gate
         retry.sleep()

@@ -76,15 +76,15 @@ def resolve_user(spec: UserSpec, lookup: UserLookup) -> User | None:
         first_key, first = found[0]
         other_key, other = next((key, user) for key, user in found if user["id"] != first["id"])
         raise IdentityError(
-            f"its keys name two different users: {first_key} finds {describe_user(first)}, "
-            f"{other_key} finds {describe_user(other)}. Correct the item so that every key names the same person."
+            f"the keys name two different users: {first_key} finds {describe_user(first)}, "
+            f"{other_key} finds {describe_user(other)}. Correct them so that every key names the same person."
         )
     for key, user in found:
         held = user.get("externalId")
         if key.startswith("userName") and spec.external_id and held and held != spec.external_id:
             raise IdentityError(
-                f"{key} belongs to {describe_user(user)}, whose externalId is not the item's "
-                f"{spec.external_id!r}. Another person may hold this name now; if it is the same person "
+                f"{key} belongs to {describe_user(user)}, whose externalId is not the {spec.external_id!r} "
+                "given as external_id. Another person may hold this name now; if it is the same person "
                 "with a new HR key, give the user's id too, or correct external_id."
             )
     return found[0][1] if found else None

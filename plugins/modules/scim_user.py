@@ -170,7 +170,7 @@ options:
 notes:
   - Atlassian accepts only C(userName) and C(externalId) in user filters and hides deactivated or unlinked
     users from them. A second offboarding run therefore reports no change. Rehiring such a user needs its
-    O(id): the create is refused as a duplicate, and the task fails saying so and where the id is found.
+    O(id), since the create is refused as a duplicate; the task fails saying so, and where the id is found.
   - A create whose answer is lost or refused with 5xx or 429 is sent again, up to O(max_retries) times, only
     after a lookup proves the user absent, so a retry never makes a second user.
   - The matching rules, with examples, are in the collection's C(docs/identity.md).

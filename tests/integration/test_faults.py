@@ -344,8 +344,8 @@ def test_a_bulk_run_through_a_flaky_network_completes_in_one_run(proxy, sandbox,
 
 
 @pytest.mark.parametrize(("max_retries", "created"), [(5, True), (2, False)])
-def test_a_refused_create_is_sent_again_as_often_as_max_retries_allows(proxy, sandbox, scim, run_for_result,
-                                                                        max_retries, created):
+def test_a_refused_create_is_sent_again_as_often_as_max_retries_allows(
+        proxy, sandbox, scim, run_for_result, max_retries, created):
     spec = person(1)
     proxy.inject("503", method="POST", body_contains=f'"{spec["user_name"]}"', times=3)
     result = run_for_result("faults/bulk.yml", people=[spec], scim_base_url=proxied(proxy, sandbox),

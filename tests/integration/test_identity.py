@@ -80,8 +80,8 @@ def test_a_user_name_held_under_another_external_id_is_refused(run_for_result, s
 
 
 @pytest.mark.parametrize("offboarding", [{"active": False}, {"state": "absent"}])
-def test_offboarding_by_user_name_and_an_unknown_external_id_reaches_the_person(run_for_result, sandbox, scim,
-                                                                                  offboarding):
+def test_offboarding_by_user_name_and_an_unknown_external_id_reaches_the_person(
+        run_for_result, sandbox, scim, offboarding):
     existing(scim, "gina@example.com")
     existing(scim, "hank@example.com")
     item = {"user_name": "gina@example.com", "external_id": "HR-0100", **offboarding}
@@ -119,7 +119,7 @@ def test_two_keys_naming_two_people_fail_naming_both(run_for_result, sandbox, sc
     item = {"user_name": "kim@example.com", "external_id": "E-LEE", "state": "absent"}
     [single], bulk = both(run_for_result, people=[item], bulk=[item])
     for message in (single["msg"], bulk["failures"][0]["error"]):
-        assert "its keys name two different users" in message
+        assert "the keys name two different users" in message
         assert kim["id"] in message and lee["id"] in message
     assert writes(sandbox) == {} and len(scim.users()) == 2
 

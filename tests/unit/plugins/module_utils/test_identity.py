@@ -102,7 +102,7 @@ def test_two_keys_that_find_two_users_name_both(index, options, first, second):
     with pytest.raises(IdentityError) as caught:
         resolved(index, **options)
     message = str(caught.value)
-    assert message.startswith("its keys name two different users")
+    assert message.startswith("the keys name two different users")
     assert f"id {first!r}" in message and f"id {second!r}" in message
 
 
