@@ -50,8 +50,10 @@ class AccessPlan:
         return bool(self.grant or self.revoke)
 
 
-def validate_access(items: list[dict[str, t.Any]], *, state: str, exclusive: bool) -> None:
+def validate_access(items: list[dict[str, t.Any]], *, state: str, exclusive: bool, wait_timeout: float = 0) -> None:
     """Rules that need no request, checked before the first one."""
+    if wait_timeout < 0:
+        raise ConfigError("wait_timeout cannot be negative; 0 reads once without waiting.")
     if exclusive and state == "absent":
         raise ConfigError("exclusive=true applies to state=present only: it revokes what the access list does not name.")
     for item in items:
@@ -154,7 +156,7 @@ class GroupAccess:
     def reconcile(self, params: dict[str, t.Any], *, check_mode: bool, diff: bool) -> dict[str, t.Any]:
         items = params.get("access") or []
         state, exclusive = params.get("state") or "present", bool(params.get("exclusive"))
-        validate_access(items, state=state, exclusive=exclusive)
+        validate_access(items, state=state, exclusive=exclusive, wait_timeout=float(params.get("wait_timeout") or 0))
         group = resolve_group(self.client, name=params.get("group"), group_id=params.get("group_id"))
         directory_id, group_id = str(group.get("directoryId") or ALL_DIRECTORIES), str(group.get("id"))
         desired = resolve_resources(items, self.workspaces)
