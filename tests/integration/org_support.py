@@ -39,6 +39,17 @@ def org(sandbox):
             response.raise_for_status()
             return response.json()["id"]
 
+        def role(self, **body) -> None:
+            sandbox.org_control("role_assignment", **body)
+
+        def add_member(self, group: str, email: str) -> None:
+            groups = session.get(f"{base}/Groups", params={"filter": f'displayName eq "{group}"'}, timeout=10).json()
+            users = session.get(f"{base}/Users", params={"filter": f'userName eq "{email}"'}, timeout=10).json()
+            response = session.patch(f"{base}/Groups/{groups['Resources'][0]['id']}", timeout=10, json={
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "add", "path": "members", "value": [{"value": users["Resources"][0]["id"]}]}]})
+            response.raise_for_status()
+
         def state(self) -> dict:
             return sandbox.org_control("state")
 
