@@ -39,6 +39,9 @@ def org(sandbox):
             response.raise_for_status()
             return response.json()["id"]
 
+        def scim_id(self, email: str) -> str:
+            return sandbox.org_control("account", email=email)["scim_user_id"]
+
         def role(self, **body) -> None:
             sandbox.org_control("role_assignment", **body)
 
