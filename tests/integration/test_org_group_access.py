@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 
-from org_support import org, run_org  # noqa: F401  (fixtures)
 
 GROUP = "jira-users"
 USER = "atlassian/user"
@@ -30,16 +29,17 @@ def test_grant_by_name_and_url_check_mode_diff_wait_and_rerun(org, run_org, sand
     group_id = org.group(GROUP)
     jira, confluence = workspace_ari(org, "Sandbox Jira"), workspace_ari(org, "Sandbox Confluence")
     sandbox.configure(org_role_visibility_reads=2)
-    task = {"group": "JIRA-users", "access": [{"resource": "Sandbox Jira", "role": USER},
-                                             {"resource": "https://sandbox-confluence.atlassian.net/", "role": USER}]}
+    task = {"group": "JIRA-users", "access": [
+        {"resource": "Sandbox Jira", "role": USER},
+        {"resource": "https://sandbox-confluence.atlassian.net/", "role": USER}]}
     wanted = sorted([{"resource": jira, "role": USER}, {"resource": confluence, "role": USER}], key=lambda g: g["resource"])
 
-    checked, _ = run_org("org_group_access", task, "--check", "--diff")
+    checked, _run = run_org("org_group_access", task, "--check", "--diff")
     assert checked["changed"] and checked["granted"] == wanted and checked["pending"] == []
     assert checked["diff"] == {"before": {"access": []}, "after": {"access": wanted}}
     assert org.writes() == 0 and org.state()["role_assignments"] == {}
 
-    done, _ = run_org("org_group_access", task, "--diff")
+    done, _run = run_org("org_group_access", task, "--diff")
     assert (done["changed"], done["pending"], done["assignments"]) == (True, [], wanted)
     assert done["group"] == {"id": group_id, "name": GROUP, "directory_id": org.info["sandbox_directory_id"]}
     assert done["diff"] == checked["diff"]
@@ -47,7 +47,7 @@ def test_grant_by_name_and_url_check_mode_diff_wait_and_rerun(org, run_org, sand
     assert org.operations()["groups.role_assignments"] >= 3
     assert visible(org, group_id) == {jira: [USER], confluence: [USER]}
 
-    again, _ = run_org("org_group_access", task)
+    again, _run = run_org("org_group_access", task)
     assert (again["changed"], again["granted"], org.writes()) == (False, [], 0)
 
 
@@ -62,7 +62,7 @@ def test_a_change_still_hidden_at_wait_timeout_is_reported_pending(org, run_org,
     assert org.state()["role_assignments"] == {group_id: {jira: [USER]}}
 
     sandbox.org_control("settle")
-    again, _ = run_org("org_group_access", task)
+    again, _run = run_org("org_group_access", task)
     assert (again["changed"], again["pending"]) == (False, [])
 
 
@@ -71,12 +71,11 @@ def test_exclusive_and_absent_revoke(org, run_org):
     jira, confluence = workspace_ari(org, "Sandbox Jira"), workspace_ari(org, "Sandbox Confluence")
     for resource in (jira, confluence):
         org.role(group=GROUP, resource=resource, role=USER)
-    exclusive, _ = run_org("org_group_access", {"group": GROUP, "access": [{"resource": jira, "role": USER}],
-                                                "exclusive": True, "wait_timeout": 5})
+    only_jira = [{"resource": jira, "role": USER}]
+    exclusive, _run = run_org("org_group_access", {"group": GROUP, "access": only_jira, "exclusive": True, "wait_timeout": 5})
     assert exclusive["revoked"] == [{"resource": confluence, "role": USER}] and exclusive["pending"] == []
     assert visible(org, group_id) == {jira: [USER]}
-    absent, _ = run_org("org_group_access", {"group": GROUP, "access": [{"resource": jira, "role": USER}],
-                                             "state": "absent", "wait_timeout": 5})
+    absent, _run = run_org("org_group_access", {"group": GROUP, "access": only_jira, "state": "absent", "wait_timeout": 5})
     assert absent["revoked"] == [{"resource": jira, "role": USER}] and visible(org, group_id) == {}
 
 
@@ -86,18 +85,18 @@ def test_no_seats_left_names_the_product(org, run_org, sandbox):
     sandbox.org_control("seats", resource="Sandbox Jira", seats=0)
     # A member makes the grant billable, so it needs a seat.
     org.add_member(GROUP, "ann@example.com")
-    failed, _ = run_org("org_group_access", {"group": GROUP, "access": [{"resource": "Sandbox Jira", "role": USER}]})
+    failed, _run = run_org("org_group_access", {"group": GROUP, "access": [{"resource": "Sandbox Jira", "role": USER}]})
     assert failed["failed"] and failed["status"] == 409
     assert "product jira-software (workspace Sandbox Jira" in failed["msg"] and "no seats" in failed["msg"]
 
 
 def test_unknown_group_and_bad_key(org, run_org):
     task = {"group": "nobody-here", "access": [{"resource": "Sandbox Jira", "role": USER}]}
-    unknown, _ = run_org("org_group_access", task)
+    unknown, _run = run_org("org_group_access", task)
     assert unknown["failed"] and unknown["msg"] == (
         f"No group with name 'nobody-here' in organization {org.info['sandbox_org_id']}.")
     org.group(GROUP)
-    unknown_id, _ = run_org("org_group_access", {"group_id": "0000-no-such-group", "access": task["access"]})
+    unknown_id, _run = run_org("org_group_access", {"group_id": "0000-no-such-group", "access": task["access"]})
     assert unknown_id["failed"] and "No group with id 0000-no-such-group" in unknown_id["msg"]
     wrong_key = "sbx-orgkey-wrong-0123456789abcdefghijklmnop"
     denied, run = run_org("org_group_access", {**task, "group": GROUP}, api_key=wrong_key)
@@ -111,13 +110,13 @@ def test_429_on_assign_waits_for_the_reset_and_pages_are_read_to_the_end(org, ru
     sandbox.configure(org_page_size_cap=2, org_fail_429_next=1, org_429_match="groups.assign", org_retry_after=3)
     task = {"group": GROUP, "access": [{"resource": f"Site {n}", "role": USER} for n in range(5)]}
     started = time.monotonic()
-    done, _ = run_org("org_group_access", task)
+    done, _run = run_org("org_group_access", task)
     # A lower bound only: a slow machine makes the run longer, never shorter, than the 3 s the reset asks.
     assert time.monotonic() - started >= 3
     assert done["changed"] and len(done["granted"]) == 5 and done["pending"] == []
     assert sandbox.stats()["org_injected_429"] == 1 and org.operations()["groups.assign"] == 6
     assert org.operations()["workspaces.search"] == 3  # 5 workspaces, 2 a page
     assert len(visible(org, group_id)) == 5
-    again, _ = run_org("org_group_access", task)
+    again, _run = run_org("org_group_access", task)
     assert again["changed"] is False
     assert org.operations()["groups.role_assignments"] == 3  # 5 assignments, 2 a page

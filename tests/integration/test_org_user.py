@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 
-from org_support import org, run_org  # noqa: F401  (fixtures)
 
 LEAVER = "sam.roe@example.com"
 API_KEY_MARK = "sbx-orgkey-"
@@ -19,7 +18,7 @@ def test_suspend_with_token_revocation_check_mode_diff_and_rerun(org, run_org, s
     sandbox.org_control("api_tokens", email=LEAVER, labels=["laptop", "ci-deploy"])
     task = {"email": LEAVER, "state": "suspended", "revoke_api_tokens": True}
 
-    checked, _ = run_org("org_user", task, "--check", "--diff")
+    checked, _run = run_org("org_user", task, "--check", "--diff")
     assert (checked["changed"], checked["action"]) == (True, "suspended")
     assert checked["revoked_api_tokens"] == {"count": 2, "labels": ["ci-deploy", "laptop"]}
     assert org.writes() == 0 and org.user(account_id)["membershipStatus"] == "active"
@@ -36,7 +35,7 @@ def test_suspend_with_token_revocation_check_mode_diff_and_rerun(org, run_org, s
     assert org.operations()["tokens.revoke"] == 2 and org.operations()["users.suspend"] == 1
     assert API_KEY_MARK not in run.output
 
-    again, _ = run_org("org_user", task)
+    again, _run = run_org("org_user", task)
     assert (again["changed"], again["action"], again["revoked_api_tokens"]) == (False, "unchanged", {"count": 0, "labels": []})
     assert org.writes() == 0
 
@@ -44,22 +43,22 @@ def test_suspend_with_token_revocation_check_mode_diff_and_rerun(org, run_org, s
 def test_restore_then_remove_needs_confirmation(org, run_org):
     account_id = org.person(LEAVER)
     run_org("org_user", {"account_id": account_id, "state": "suspended"})
-    restored, _ = run_org("org_user", {"account_id": account_id, "state": "active"})
+    restored, _run = run_org("org_user", {"account_id": account_id, "state": "active"})
     assert (restored["changed"], restored["action"]) == (True, "restored")
     assert org.user(account_id)["membershipStatus"] == "active"
 
     refused, run = run_org("org_user", {"email": LEAVER, "state": "removed"})
     assert refused["failed"] and "confirm_removal=true" in refused["msg"] and org.writes() == 0
 
-    removed, _ = run_org("org_user", {"email": LEAVER, "state": "removed", "confirm_removal": True}, "--diff")
+    removed, _run = run_org("org_user", {"email": LEAVER, "state": "removed", "confirm_removal": True}, "--diff")
     assert (removed["changed"], removed["action"], removed["user"]) == (True, "removed", None)
     assert removed["diff"]["after"] == {} and org.user(account_id)["removed"] is True
-    again, _ = run_org("org_user", {"email": LEAVER, "state": "removed", "confirm_removal": True})
+    again, _run = run_org("org_user", {"email": LEAVER, "state": "removed", "confirm_removal": True})
     assert (again["changed"], org.writes()) == (False, 0)
 
 
 def test_unknown_user_fails_naming_them(org, run_org):
-    failed, _ = run_org("org_user", {"email": "ghost@example.com", "state": "suspended"})
+    failed, _run = run_org("org_user", {"email": "ghost@example.com", "state": "suspended"})
     assert failed["failed"] and failed["msg"] == f"No user with e-mail ghost@example.com in organization {org.info['sandbox_org_id']}."
 
 
@@ -76,7 +75,7 @@ def test_429_waits_for_the_rate_limit_reset(org, run_org, sandbox):
     account_id = org.person(LEAVER)
     sandbox.configure(org_fail_429_next=1, org_429_match="users.suspend", org_429_style="reset", org_retry_after=3)
     started = time.monotonic()
-    done, _ = run_org("org_user", {"email": LEAVER, "state": "suspended"})
+    done, _run = run_org("org_user", {"email": LEAVER, "state": "suspended"})
     # A lower bound only: a slow machine makes the run longer, never shorter, than the 3 s the reset asks.
     assert time.monotonic() - started >= 3
     assert done["changed"] and sandbox.stats()["org_injected_429"] == 1
@@ -87,8 +86,8 @@ def test_users_of_many_pages_are_found(org, run_org, sandbox):
     for index in range(5):
         org.person(f"user{index}@example.com")
     sandbox.configure(org_page_size_cap=2)
-    found, _ = run_org("org_user_info", {})
+    found, _run = run_org("org_user_info", {})
     assert sorted(user["email"] for user in found["users"]) == [f"user{index}@example.com" for index in range(5)]
     assert org.operations()["users.search"] == 3
-    suspended, _ = run_org("org_user", {"email": "user4@example.com", "state": "suspended"})
+    suspended, _run = run_org("org_user", {"email": "user4@example.com", "state": "suspended"})
     assert suspended["changed"]

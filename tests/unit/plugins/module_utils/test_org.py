@@ -104,7 +104,8 @@ class FakeHttp:
         self.answers = list(answers)
         self.sent = []
         self.mounted = []
-        self.gate = SimpleNamespace(held=[], hold=lambda seconds: self.gate.held.append(seconds))
+        held = []
+        self.gate = SimpleNamespace(held=held, hold=held.append)
 
     def retry_writes_only_on_429(self, url):
         self.mounted.append(url)
