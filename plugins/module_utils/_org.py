@@ -163,6 +163,7 @@ class OrgClient:
         self.base_url = base_url.rstrip("/")
         self.org_id = org_id
         self._api_key = api_key
+        self._read_posts: set[str] = set()
         for prefix in ("/admin/", "/users/"):
             http.retry_writes_only_on_429(self.base_url + prefix)
 
@@ -194,6 +195,13 @@ class OrgClient:
                 f"{summarize_body(response.text, response.headers.get('Content-Type'))}."
             ) from None
 
+    def read_by_post(self, path: str, body: t.Any) -> t.Any:
+        """A POST that only reads (searches, workspaces, links by e-mail): retried like a GET after a 5xx or a lost answer."""
+        if path not in self._read_posts:
+            self._http.retry_posts_to(self.base_url + path)
+            self._read_posts.add(path)
+        return self.request("POST", path, body=body)
+
     def _respect_rate_limit(self, response: t.Any) -> None:
         """When the answer says no request is left in this window, hold every request until the window resets."""
         if str(response.headers.get("X-RateLimit-Remaining", "")).strip() != "0":
@@ -220,7 +228,7 @@ class OrgClient:
 
     def _search(self, path: str, body: dict[str, t.Any]) -> list[dict[str, t.Any]]:
         """A v2 POST search read to the end: the same filters with the cursor in the body (reference section 8)."""
-        return list(self._pages(lambda cursor: self.request("POST", path, body={**body, **({"cursor": cursor} if cursor else {})})))
+        return list(self._pages(lambda cursor: self.read_by_post(path, {**body, **({"cursor": cursor} if cursor else {})})))
 
     def _list(self, path: str, params: dict[str, t.Any] | None = None) -> list[dict[str, t.Any]]:
         """A v2 GET listing read to the end (``?cursor=``; with a cursor the server ignores other parameters)."""
@@ -233,8 +241,7 @@ class OrgClient:
 
     def workspaces(self) -> list[dict[str, t.Any]]:
         # A body with a cursor may hold no other field, so the first page asks with an empty body.
-        return list(self._pages(lambda cursor: self.request("POST", f"{self._org}/workspaces",
-                                                            body={"cursor": cursor} if cursor else {})))
+        return list(self._pages(lambda cursor: self.read_by_post(f"{self._org}/workspaces", {"cursor": cursor} if cursor else {})))
 
     # -- users (reference sections 2, 3, 5) ---------------------------------
 
@@ -319,7 +326,7 @@ class OrgClient:
         if account_id:
             answer = self.request("GET", f"{base}/user/{_segment(account_id)}/get-scim-links")
         else:
-            answer = self.request("POST", f"{base}/get-scim-links-for-email", body={"email": email})
+            answer = self.read_by_post(f"{base}/get-scim-links-for-email", {"email": email})
         links = answer.get("scimLinks") if isinstance(answer, dict) else None
         return [link for link in links or [] if isinstance(link, dict)]
 

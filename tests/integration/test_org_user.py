@@ -91,3 +91,25 @@ def test_users_of_many_pages_are_found(org, run_org, sandbox):
     assert org.operations()["users.search"] == 3
     suspended, _run = run_org("org_user", {"email": "user4@example.com", "state": "suspended"})
     assert suspended["changed"]
+
+
+def test_a_write_answered_502_is_resent_only_after_a_read_proves_it_missing(org, run_org, sandbox):
+    """A 502 leaves open whether the suspend was applied: the module reads, finds it was not, and sends it once more.
+
+    The search that reads is a POST too, and a 502 on it is retried like any read.
+    """
+    account_id = org.person(LEAVER)
+    sandbox.org_control("api_tokens", email=LEAVER, labels=["laptop"])
+    sandbox.inject(target="org", status=502, method="POST", path_contains="/suspend", body="Bad gateway")
+    sandbox.inject(target="org", status=502, method="DELETE", path_contains="/api-tokens/", body="Bad gateway")
+    sandbox.inject(target="org", status=503, method="POST", path_contains="/users/search", body="Unavailable")
+    done, _run = run_org("org_user", {"email": LEAVER, "state": "suspended", "revoke_api_tokens": True})
+    assert done["changed"] and done["revoked_api_tokens"] == {"count": 1, "labels": ["laptop"]}
+    assert org.user(account_id)["membershipStatus"] == "suspended"
+    operations = [(r["operation"], r["status"]) for r in sandbox.stats()["requests"] if r.get("operation")]
+    # Each resend follows a read that proved the first attempt missing (a blind retry would have none between).
+    revokes = [op for op in operations if op[0] in ("tokens.revoke", "tokens.list")]
+    assert revokes == [("tokens.list", 200), ("tokens.revoke", 502), ("tokens.list", 200), ("tokens.revoke", 204)]
+    suspends = [op for op in operations if op[0] == "users.suspend" or op[0] == "users.search"][-3:]
+    assert suspends == [("users.suspend", 502), ("users.search", 200), ("users.suspend", 204)]
+    assert ("users.search", 503) in operations  # the read was retried after its 503

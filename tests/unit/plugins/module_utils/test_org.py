@@ -110,6 +110,9 @@ class FakeHttp:
     def retry_writes_only_on_429(self, url):
         self.mounted.append(url)
 
+    def retry_posts_to(self, url):
+        self.mounted.append(("reads", url))
+
     def request(self, method, url, **kwargs):
         body = json.loads(kwargs["data"]) if kwargs.get("data") else None
         self.sent.append((method, url, kwargs.get("params"), body, kwargs["headers"]))
@@ -145,6 +148,8 @@ def test_search_pages_resend_the_filters_with_the_cursor_until_next_is_absent():
     assert bodies == [{"emails": ["a@x.test"]}, {"emails": ["a@x.test"], "cursor": "c2"},
                       {"emails": ["a@x.test"], "cursor": "c3"}]
     assert http.sent[0][1] == "https://admin.example/admin/v2/orgs/org-1/directories/-/users/search"
+    # A search is a read: its POSTs are retried after a 5xx like GETs (mounted once, for that path only).
+    assert http.mounted[2:] == [("reads", "https://admin.example/admin/v2/orgs/org-1/directories/-/users/search")]
 
 
 def test_get_lists_send_only_the_cursor_after_the_first_page():
