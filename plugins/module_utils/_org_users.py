@@ -145,10 +145,12 @@ def _predicted(user: dict[str, t.Any], action: str | None) -> dict[str, t.Any] |
     if action == "removed":
         return None
     predicted = dict(user)
-    if action == "suspended":
-        predicted.update(status="suspended", membershipStatus="suspended")
-    elif action == "restored":
-        predicted.update(status="active", membershipStatus="active")
+    if action in ("suspended", "restored"):
+        membership = "suspended" if action == "suspended" else "active"
+        predicted["membershipStatus"] = membership
+        # status is a composite: a deactivated (or not invited, ...) account keeps saying so.
+        if predicted.get("status") in ("active", "suspended", None):
+            predicted["status"] = membership
     return predicted
 
 

@@ -320,3 +320,10 @@ def test_unknown_group_fails():
     with pytest.raises(ScimKitError, match="No group with name 'nope' in organization org-1"):
         group_access(FakeOrg(groups=[GROUP]))[0].reconcile(access({"resource": JIRA, "role": "atlassian/user"}, group="nope"),
                                                            check_mode=True, diff=False)
+
+
+def test_suspending_a_deactivated_account_keeps_its_composite_status():
+    org = FakeOrg(users=[person(status="deactivated", accountStatus="inactive")])
+    result = reconcile_org_user(org, spec(email="sam@x.test", state="suspended"), check_mode=True, diff=True)
+    assert result["diff"]["after"] == {"status": "deactivated", "membership_status": "suspended"}
+    assert result["user"]["status"] == "deactivated"
