@@ -459,6 +459,7 @@ class OrgApi:
         org = r"(?P<org>[^/]+)"
         directory = r"/admin/v2/orgs/" + org + r"/directories/(?P<directory>[^/]+)"
         account = r"(?P<account>[^/]+)"
+        provisioning = r"/admin/user-provisioning/v1/org/" + org
         routes = [
             ("GET", r"/admin/v1/orgs", "orgs.list", "v2", False, self.list_orgs),
             ("GET", r"/admin/v1/orgs/" + org, "orgs.get", "v2", False, self.get_org),
@@ -476,8 +477,8 @@ class OrgApi:
             ("GET", r"/users/" + account + r"/manage/api-tokens", "tokens.list", "manage", False, self.list_tokens),
             ("DELETE", r"/users/" + account + r"/manage/api-tokens/(?P<token>[^/]+)", "tokens.revoke", "manage", True, self.revoke_token),
             ("GET", r"/users/" + account + r"/manage", "manage.privileges", "manage", False, self.privileges),
-            ("GET", r"/admin/user-provisioning/v1/org/" + org + r"/user/" + account + r"/get-scim-links", "links.by_account", "scim", False, self.links_by_account),
-            ("POST", r"/admin/user-provisioning/v1/org/" + org + r"/get-scim-links-for-email", "links.by_email", "scim", False, self.links_by_email),
+            ("GET", provisioning + r"/user/" + account + r"/get-scim-links", "links.by_account", "scim", False, self.links_by_account),
+            ("POST", provisioning + r"/get-scim-links-for-email", "links.by_email", "scim", False, self.links_by_email),
         ]
         self.routes = [Route(method, re.compile(pattern + r"/?"), operation, family, write, handler)
                        for method, pattern, operation, family, write, handler in routes]
@@ -554,7 +555,6 @@ class OrgApi:
         elif style == "retry_after_date":
             headers["Retry-After"] = email.utils.formatdate(int(now) + wait + 1, usegmt=True)
         error = OrgError(429, "ADMIN-429-1", "Too many requests", "Rate limit exceeded (injected by the sandbox)", headers)
-        error.injected = True  # type: ignore[attr-defined]
         return error
 
     def add_rate_limit_headers(self, response: Response) -> None:
@@ -744,8 +744,9 @@ class OrgApi:
         if query is None:
             return True
         if not isinstance(query, dict) or len(query) != 1:
-            raise bad_body("query must be one of {and: [...]}, {nor: [...]}, {field: {name, values}}, {searchWorkspaces: text}, {features: [...]}, {policies: [...]}")
-        (kind, value), = query.items()
+            raise bad_body("query must be one of {and: [...]}, {nor: [...]}, {field: {name, values}}, {searchWorkspaces: text}, "
+                           "{features: [...]}, {policies: [...]}")
+        kind, value = next(iter(query.items()))
         if kind in ("and", "nor"):
             if not isinstance(value, list):
                 raise bad_body(f"{kind} takes a list of queries")
