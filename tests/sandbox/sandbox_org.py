@@ -1031,6 +1031,7 @@ class OrgControl:
             "role_assignment": self.seed_role_assignment,
             "settle": lambda _body: {"settled": self.state.settle()},
             "account": self.account,
+            "reinvite": self.reinvite,
             "reset": lambda _body: (self.state.reset(), {"ok": True})[1],
         }
         handler = handlers.get(name)
@@ -1050,6 +1051,12 @@ class OrgControl:
 
     def account(self, body: dict[str, Any]) -> dict[str, Any]:
         view = self._view(body)
+        return {"account_id": view.account_id, "scim_user_id": view.scim_id, "email": view.email}
+
+    def reinvite(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Bring a removed user back into the org (Atlassian needs a re-invite); roles and groups are not restored."""
+        view = self._view(body)
+        self.state.data.removed.discard(view.account_id)
         return {"account_id": view.account_id, "scim_user_id": view.scim_id, "email": view.email}
 
     def snapshot(self, _body: dict[str, Any]) -> dict[str, Any]:

@@ -339,6 +339,8 @@ def test_suspend_restore_and_remove(org: Org) -> None:
     assert org.search_users(emails=["leaver@example.com"]).json()["data"] == []
     state = org.sandbox.org_control("state")
     assert [u["removed"] for u in state["users"]] == [True]
+    org.sandbox.org_control("reinvite", email="leaver@example.com")
+    assert statuses() == ("active", "active", "active")
 
 
 def test_writes_need_a_real_directory_id(org: Org) -> None:
