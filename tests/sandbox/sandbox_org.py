@@ -146,7 +146,7 @@ def encode_cursor(payload: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(payload, sort_keys=True).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: Any, kind: str) -> dict[str, Any]:
+def decode_cursor(cursor: Any, kind: str, *required: str) -> dict[str, Any]:
     bad = OrgError(400, "ADMIN-400-1", "Invalid cursor", f"The cursor {str(cursor)[:40]!r} is not valid for this request")
     if not isinstance(cursor, str) or not cursor:
         raise bad
@@ -155,6 +155,8 @@ def decode_cursor(cursor: Any, kind: str) -> dict[str, Any]:
     except (ValueError, binascii.Error):
         raise bad from None
     if not isinstance(payload, dict) or payload.get("kind") != kind or not isinstance(payload.get("offset"), int):
+        raise bad
+    if payload["offset"] < 0 or any(name not in payload for name in required):
         raise bad
     return payload
 
@@ -688,7 +690,7 @@ class OrgApi:
         args = request.args
         cursor = args.get("cursor")
         if cursor is not None:  # with a cursor every other parameter is ignored (reference §8)
-            filters = decode_cursor(cursor, "directories").get("query", {})
+            filters = decode_cursor(cursor, "directories", "query")["query"]
         else:
             filters = {"accountId": args.get("accountId"), "directoryIds": args.getlist("directoryIds"),
                        "searchTerm": args.get("searchTerm"), "limit": args.get("limit")}
@@ -717,7 +719,7 @@ class OrgApi:
             others = sorted(set(body) - {"cursor"})
             if others:
                 raise bad_body(f"cursor cannot be combined with other fields ({', '.join(others)})")
-            payload = decode_cursor(body["cursor"], "workspaces")
+            payload = decode_cursor(body["cursor"], "workspaces", "query", "sort", "limit")
             query, sort, limit, offset = payload["query"], payload["sort"], payload["limit"], payload["offset"]
         else:
             query, sort, offset = body.get("query"), body.get("sort"), 0
@@ -910,7 +912,7 @@ class OrgApi:
         args = request.args
         cursor = args.get("cursor")
         if cursor is not None:  # with a cursor every other parameter is ignored (reference §8)
-            filters = decode_cursor(cursor, "role_assignments").get("query", {})
+            filters = decode_cursor(cursor, "role_assignments", "query")["query"]
         else:
             filters = {name: [i for v in args.getlist(name) for i in v.split(",") if i]
                        for name in ("resourceIds", "roleIds", "resourceOwners", "directoryIds")}
