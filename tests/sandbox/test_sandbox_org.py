@@ -7,8 +7,10 @@ Run: .venv/bin/python -m pytest tests/sandbox/test_sandbox_org.py -q
 
 from __future__ import annotations
 
+import base64
 import datetime
 import email.utils
+import json
 import os
 import stat
 import sys
@@ -199,6 +201,9 @@ def test_directories_are_paged_to_the_end(org: Org) -> None:
     second = org.request("GET", org.v2("/directories"), params={"cursor": first["links"]["next"], "searchTerm": "zzz"})
     assert [d["name"] for d in second.json()["data"]] == ["Contractors"]
     v2_error(org.request("GET", org.v2("/directories"), params={"cursor": "garbage"}), 400, "ADMIN-400-1")
+    forged = base64.urlsafe_b64encode(json.dumps({"kind": "directories", "offset": 1}).encode()).decode()
+    v2_error(org.request("GET", org.v2("/directories"), params={"cursor": forged}), 400, "ADMIN-400-1")
+    v2_error(org.workspaces(cursor=forged), 400, "ADMIN-400-1")
 
 
 def test_workspaces_default_and_fields(org: Org) -> None:
