@@ -376,6 +376,18 @@ class OrgState:
                 return workspace
         return None
 
+    def tokens_of(self, view: UserView) -> list[dict[str, Any]]:
+        """The user's API tokens; a user seen for the first time gets `org_default_token_labels` ones."""
+        tokens = self.data.tokens.get(view.account_id)
+        if tokens is None:
+            labels = [label.strip() for label in str(self.settings.org_default_token_labels).split(",") if label.strip()]
+            tokens = self.data.tokens[view.account_id] = [
+                {"id": str(uuid.uuid5(self._account_namespace, f"{view.account_id}/{label}")), "label": label,
+                 "createdAt": view.created or rfc3339(time.time())}
+                for label in labels
+            ]
+        return tokens
+
     # -- statuses ------------------------------------------------------------------
 
     def statuses(self, view: UserView) -> dict[str, str]:
@@ -979,11 +991,11 @@ class OrgApi:
 
     def list_tokens(self, request: Request, account: str) -> list[dict[str, Any]]:
         view = self.managed_user(account)
-        return [dict(token) for token in self.state.data.tokens.get(view.account_id, [])]
+        return [dict(token) for token in self.state.tokens_of(view)]
 
     def revoke_token(self, request: Request, account: str, token: str) -> None:
         view = self.managed_user(account)
-        tokens = self.state.data.tokens.get(view.account_id, [])
+        tokens = self.state.tokens_of(view)
         kept = [t for t in tokens if t["id"] != token]
         if len(kept) == len(tokens):
             raise OrgError(404, "not-found", "Not found", f"No API token {token!r} for this account")
@@ -1064,6 +1076,8 @@ class OrgControl:
     def snapshot(self, _body: dict[str, Any]) -> dict[str, Any]:
         data = self.state.data
         users = self.state.users(include_removed=True)
+        for view in users:
+            self.state.tokens_of(view)  # default tokens show before anyone listed them
 
         def table(source: dict[str, dict[str, set[str]]]) -> dict[str, dict[str, list[str]]]:
             return {g: {r: sorted(roles) for r, roles in resources.items() if roles} for g, resources in source.items() if resources}
@@ -1127,7 +1141,7 @@ class OrgControl:
             specs = [{"label": label} for label in labels]
         if not isinstance(specs, list):
             raise ValueError("tokens must be a list")
-        tokens = self.state.data.tokens.setdefault(view.account_id, [])
+        tokens = self.state.tokens_of(view)
         for spec in specs:
             if not isinstance(spec, dict) or not isinstance(spec.get("label"), str):
                 raise ValueError("a token needs a label (a string)")

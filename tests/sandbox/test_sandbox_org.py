@@ -506,6 +506,18 @@ def test_api_tokens_list_and_revoke(org: Org) -> None:
     assert stats["org_operations"]["tokens.revoke"] == 2 and stats["org_writes"] == 2
 
 
+def test_default_api_tokens_for_every_user(org: Org) -> None:
+    org.sandbox.configure(org_default_token_labels="laptop, ci")
+    org.create_user("joiner@example.com")
+    account_id = org.account_id("joiner@example.com")
+    tokens = org.request("GET", f"/users/{account_id}/manage/api-tokens").json()
+    assert [t["label"] for t in tokens] == ["laptop", "ci"]
+    assert org.request("DELETE", f"/users/{account_id}/manage/api-tokens/{tokens[1]['id']}").status_code == 204
+    assert [t["label"] for t in org.sandbox.org_control("state")["api_tokens"][account_id]] == ["laptop"]
+    org.sandbox.configure(org_default_token_labels="")
+    assert [t["label"] for t in org.request("GET", f"/users/{account_id}/manage/api-tokens").json()] == ["laptop"]
+
+
 def test_scim_links_find_users_hidden_from_scim_filters(org: Org) -> None:
     hidden = org.create_user("rehire@example.com", active=False)
     org.sandbox.configure(hide_inactive=True)
