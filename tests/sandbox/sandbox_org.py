@@ -305,6 +305,8 @@ class OrgState:
         self.lock = threading.RLock()
         self._account_namespace = uuid.UUID(identity.org_id)
         self.data = OrgData()
+        # scim id -> (the stored SCIM object, its view): a write stores a new object, so identity is the version
+        self._views: dict[str, tuple[Any, UserView]] = {}
         self.workspaces: list[Workspace] = []
         self.extra_directories: list[dict[str, Any]] = []
         self.reset()
@@ -317,11 +319,13 @@ class OrgState:
             self.workspaces = [Workspace.from_spec(dict(spec), self.org_id) for spec in DEFAULT_WORKSPACES]
             self.extra_directories = []
             self.data = OrgData()
+            self._views = {}
 
     def clear_data(self) -> None:
         """Forget suspensions, removals, role assignments and tokens (the SCIM data is cleared elsewhere)."""
         with self.lock:
             self.data = OrgData()
+            self._views = {}
 
     def account_id_of(self, scim_id: str) -> str:
         # Derived from the SCIM id, so it is fixed when the SCIM user is created and never changes.
@@ -338,7 +342,12 @@ class OrgState:
     def users(self, include_removed: bool = False) -> list[UserView]:
         views = []
         for user in self._stored("User"):
-            view = self._user_view(user)
+            cached = self._views.get(user.id)
+            if cached is not None and cached[0] is user:
+                view = cached[1]
+            else:
+                view = self._user_view(user)
+                self._views[user.id] = (user, view)
             if include_removed or view.account_id not in self.data.removed:
                 views.append(view)
         return views
