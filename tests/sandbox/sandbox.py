@@ -316,6 +316,7 @@ def _summary(info: dict[str, Any]) -> str:
             f"  key path:   {info['sandbox_private_key_path']}",
             f"  control:    {info['sandbox_control_url']}",
         ]
+        + ([f"  org admin:  {info['sandbox_admin_base_url']} (org id {info['sandbox_org_id']})"] if "sandbox_org_id" in info else [])
         + ([f"  CA:         {info['sandbox_ca_path']}"] if "sandbox_ca_path" in info else [])
     )
 

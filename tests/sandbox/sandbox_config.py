@@ -45,6 +45,7 @@ class Settings:
     org_role_visibility_hold: bool = False  # ... and until POST /_sandbox/org/settle
     org_strict_repeats: bool = False  # suspending a suspended (restoring an active) user answers 409, not 204
     org_allow_dash_writes: bool = False  # accept directoryId "-" on org API writes (400 otherwise)
+    org_default_token_labels: str = ""  # comma-separated: API tokens every user starts with (for the demo)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,7 +101,7 @@ def validate_changes(changes: dict[str, Any]) -> dict[str, Any]:
             if value not in SETTING_CHOICES[name]:
                 raise ValueError(f"{name} must be one of {', '.join(SETTING_CHOICES[name])}")
             clean[name] = value
-        elif name == "org_429_match":
+        elif name in ("org_429_match", "org_default_token_labels"):
             if not isinstance(value, str):
                 raise ValueError(f"{name} must be a string")
             clean[name] = value

@@ -146,7 +146,7 @@ def encode_cursor(payload: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(payload, sort_keys=True).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: Any, kind: str) -> dict[str, Any]:
+def decode_cursor(cursor: Any, kind: str, *required: str) -> dict[str, Any]:
     bad = OrgError(400, "ADMIN-400-1", "Invalid cursor", f"The cursor {str(cursor)[:40]!r} is not valid for this request")
     if not isinstance(cursor, str) or not cursor:
         raise bad
@@ -155,6 +155,8 @@ def decode_cursor(cursor: Any, kind: str) -> dict[str, Any]:
     except (ValueError, binascii.Error):
         raise bad from None
     if not isinstance(payload, dict) or payload.get("kind") != kind or not isinstance(payload.get("offset"), int):
+        raise bad
+    if payload["offset"] < 0 or any(name not in payload for name in required):
         raise bad
     return payload
 
@@ -303,6 +305,8 @@ class OrgState:
         self.lock = threading.RLock()
         self._account_namespace = uuid.UUID(identity.org_id)
         self.data = OrgData()
+        # scim id -> (the stored SCIM object, its view): a write stores a new object, so identity is the version
+        self._views: dict[str, tuple[Any, UserView]] = {}
         self.workspaces: list[Workspace] = []
         self.extra_directories: list[dict[str, Any]] = []
         self.reset()
@@ -315,11 +319,13 @@ class OrgState:
             self.workspaces = [Workspace.from_spec(dict(spec), self.org_id) for spec in DEFAULT_WORKSPACES]
             self.extra_directories = []
             self.data = OrgData()
+            self._views = {}
 
     def clear_data(self) -> None:
         """Forget suspensions, removals, role assignments and tokens (the SCIM data is cleared elsewhere)."""
         with self.lock:
             self.data = OrgData()
+            self._views = {}
 
     def account_id_of(self, scim_id: str) -> str:
         # Derived from the SCIM id, so it is fixed when the SCIM user is created and never changes.
@@ -336,7 +342,12 @@ class OrgState:
     def users(self, include_removed: bool = False) -> list[UserView]:
         views = []
         for user in self._stored("User"):
-            view = self._user_view(user)
+            cached = self._views.get(user.id)
+            if cached is not None and cached[0] is user:
+                view = cached[1]
+            else:
+                view = self._user_view(user)
+                self._views[user.id] = (user, view)
             if include_removed or view.account_id not in self.data.removed:
                 views.append(view)
         return views
@@ -373,6 +384,18 @@ class OrgState:
             if resource == workspace.id or wanted in (workspace.name.casefold(), workspace.host_url.casefold().rstrip("/")):
                 return workspace
         return None
+
+    def tokens_of(self, view: UserView) -> list[dict[str, Any]]:
+        """The user's API tokens; a user seen for the first time gets `org_default_token_labels` ones."""
+        tokens = self.data.tokens.get(view.account_id)
+        if tokens is None:
+            labels = [label.strip() for label in str(self.settings.org_default_token_labels).split(",") if label.strip()]
+            tokens = self.data.tokens[view.account_id] = [
+                {"id": str(uuid.uuid5(self._account_namespace, f"{view.account_id}/{label}")), "label": label,
+                 "createdAt": view.created or rfc3339(time.time())}
+                for label in labels
+            ]
+        return tokens
 
     # -- statuses ------------------------------------------------------------------
 
@@ -459,6 +482,7 @@ class OrgApi:
         org = r"(?P<org>[^/]+)"
         directory = r"/admin/v2/orgs/" + org + r"/directories/(?P<directory>[^/]+)"
         account = r"(?P<account>[^/]+)"
+        provisioning = r"/admin/user-provisioning/v1/org/" + org
         routes = [
             ("GET", r"/admin/v1/orgs", "orgs.list", "v2", False, self.list_orgs),
             ("GET", r"/admin/v1/orgs/" + org, "orgs.get", "v2", False, self.get_org),
@@ -476,8 +500,8 @@ class OrgApi:
             ("GET", r"/users/" + account + r"/manage/api-tokens", "tokens.list", "manage", False, self.list_tokens),
             ("DELETE", r"/users/" + account + r"/manage/api-tokens/(?P<token>[^/]+)", "tokens.revoke", "manage", True, self.revoke_token),
             ("GET", r"/users/" + account + r"/manage", "manage.privileges", "manage", False, self.privileges),
-            ("GET", r"/admin/user-provisioning/v1/org/" + org + r"/user/" + account + r"/get-scim-links", "links.by_account", "scim", False, self.links_by_account),
-            ("POST", r"/admin/user-provisioning/v1/org/" + org + r"/get-scim-links-for-email", "links.by_email", "scim", False, self.links_by_email),
+            ("GET", provisioning + r"/user/" + account + r"/get-scim-links", "links.by_account", "scim", False, self.links_by_account),
+            ("POST", provisioning + r"/get-scim-links-for-email", "links.by_email", "scim", False, self.links_by_email),
         ]
         self.routes = [Route(method, re.compile(pattern + r"/?"), operation, family, write, handler)
                        for method, pattern, operation, family, write, handler in routes]
@@ -554,7 +578,6 @@ class OrgApi:
         elif style == "retry_after_date":
             headers["Retry-After"] = email.utils.formatdate(int(now) + wait + 1, usegmt=True)
         error = OrgError(429, "ADMIN-429-1", "Too many requests", "Rate limit exceeded (injected by the sandbox)", headers)
-        error.injected = True  # type: ignore[attr-defined]
         return error
 
     def add_rate_limit_headers(self, response: Response) -> None:
@@ -688,7 +711,7 @@ class OrgApi:
         args = request.args
         cursor = args.get("cursor")
         if cursor is not None:  # with a cursor every other parameter is ignored (reference §8)
-            filters = decode_cursor(cursor, "directories").get("query", {})
+            filters = decode_cursor(cursor, "directories", "query")["query"]
         else:
             filters = {"accountId": args.get("accountId"), "directoryIds": args.getlist("directoryIds"),
                        "searchTerm": args.get("searchTerm"), "limit": args.get("limit")}
@@ -717,7 +740,7 @@ class OrgApi:
             others = sorted(set(body) - {"cursor"})
             if others:
                 raise bad_body(f"cursor cannot be combined with other fields ({', '.join(others)})")
-            payload = decode_cursor(body["cursor"], "workspaces")
+            payload = decode_cursor(body["cursor"], "workspaces", "query", "sort", "limit")
             query, sort, limit, offset = payload["query"], payload["sort"], payload["limit"], payload["offset"]
         else:
             query, sort, offset = body.get("query"), body.get("sort"), 0
@@ -744,8 +767,9 @@ class OrgApi:
         if query is None:
             return True
         if not isinstance(query, dict) or len(query) != 1:
-            raise bad_body("query must be one of {and: [...]}, {nor: [...]}, {field: {name, values}}, {searchWorkspaces: text}, {features: [...]}, {policies: [...]}")
-        (kind, value), = query.items()
+            raise bad_body("query must be one of {and: [...]}, {nor: [...]}, {field: {name, values}}, {searchWorkspaces: text}, "
+                           "{features: [...]}, {policies: [...]}")
+        kind, value = next(iter(query.items()))
         if kind in ("and", "nor"):
             if not isinstance(value, list):
                 raise bad_body(f"{kind} takes a list of queries")
@@ -909,7 +933,7 @@ class OrgApi:
         args = request.args
         cursor = args.get("cursor")
         if cursor is not None:  # with a cursor every other parameter is ignored (reference §8)
-            filters = decode_cursor(cursor, "role_assignments").get("query", {})
+            filters = decode_cursor(cursor, "role_assignments", "query")["query"]
         else:
             filters = {name: [i for v in args.getlist(name) for i in v.split(",") if i]
                        for name in ("resourceIds", "roleIds", "resourceOwners", "directoryIds")}
@@ -976,11 +1000,11 @@ class OrgApi:
 
     def list_tokens(self, request: Request, account: str) -> list[dict[str, Any]]:
         view = self.managed_user(account)
-        return [dict(token) for token in self.state.data.tokens.get(view.account_id, [])]
+        return [dict(token) for token in self.state.tokens_of(view)]
 
     def revoke_token(self, request: Request, account: str, token: str) -> None:
         view = self.managed_user(account)
-        tokens = self.state.data.tokens.get(view.account_id, [])
+        tokens = self.state.tokens_of(view)
         kept = [t for t in tokens if t["id"] != token]
         if len(kept) == len(tokens):
             raise OrgError(404, "not-found", "Not found", f"No API token {token!r} for this account")
@@ -1030,6 +1054,7 @@ class OrgControl:
             "role_assignment": self.seed_role_assignment,
             "settle": lambda _body: {"settled": self.state.settle()},
             "account": self.account,
+            "reinvite": self.reinvite,
             "reset": lambda _body: (self.state.reset(), {"ok": True})[1],
         }
         handler = handlers.get(name)
@@ -1051,9 +1076,17 @@ class OrgControl:
         view = self._view(body)
         return {"account_id": view.account_id, "scim_user_id": view.scim_id, "email": view.email}
 
+    def reinvite(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Bring a removed user back into the org (Atlassian needs a re-invite); roles and groups are not restored."""
+        view = self._view(body)
+        self.state.data.removed.discard(view.account_id)
+        return {"account_id": view.account_id, "scim_user_id": view.scim_id, "email": view.email}
+
     def snapshot(self, _body: dict[str, Any]) -> dict[str, Any]:
         data = self.state.data
         users = self.state.users(include_removed=True)
+        for view in users:
+            self.state.tokens_of(view)  # default tokens show before anyone listed them
 
         def table(source: dict[str, dict[str, set[str]]]) -> dict[str, dict[str, list[str]]]:
             return {g: {r: sorted(roles) for r, roles in resources.items() if roles} for g, resources in source.items() if resources}
@@ -1117,7 +1150,7 @@ class OrgControl:
             specs = [{"label": label} for label in labels]
         if not isinstance(specs, list):
             raise ValueError("tokens must be a list")
-        tokens = self.state.data.tokens.setdefault(view.account_id, [])
+        tokens = self.state.tokens_of(view)
         for spec in specs:
             if not isinstance(spec, dict) or not isinstance(spec.get("label"), str):
                 raise ValueError("a token needs a label (a string)")

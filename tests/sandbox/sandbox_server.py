@@ -76,7 +76,7 @@ class Stats:
                 self._injected_429 += 1
             self._requests.append({"method": method, "path": path, "query": query, "status": status})
 
-    def record_org(self, method: str, path: str, operation: str, status: int, write: bool, injected: bool) -> None:
+    def record_org(self, method: str, path: str, query: str, operation: str, status: int, write: bool, injected: bool) -> None:
         with self._lock:
             self._org_requests[method] = self._org_requests.get(method, 0) + 1
             self._org_operations[operation] = self._org_operations.get(operation, 0) + 1
@@ -84,7 +84,7 @@ class Stats:
                 self._org_writes += 1
             if injected:
                 self._org_injected_429 += 1
-            self._requests.append({"method": method, "path": path, "status": status, "operation": operation})
+            self._requests.append({"method": method, "path": path, "query": query, "status": status, "operation": operation})
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -279,7 +279,8 @@ class SandboxApp:
         canned = self.take_injection("org", request)
         response = canned if canned is not None else self.org(request, route, params)
         injected = canned is None and response.status_code == 429
-        self.stats.record_org(request.method, request.path, route.operation, response.status_code, route.write, injected)
+        query = request.query_string.decode("latin-1")
+        self.stats.record_org(request.method, request.path, query, route.operation, response.status_code, route.write, injected)
         return response
 
     def clear_data(self) -> None:

@@ -753,6 +753,7 @@ def test_cli_start_and_stop(tmp_path: Path, http: requests.Session, private_key_
                                headers={"Authorization": f"Bearer {info['sandbox_org_api_key']}"})
         assert directories.json()["data"][0]["directoryId"] == info["sandbox_directory_id"]
         assert info["sandbox_org_api_key"] not in started.stdout
+        assert info["sandbox_org_id"] in started.stdout
         again = run("start")
         assert again.returncode == 0 and "already running" in again.stdout
         assert run("status").returncode == 0

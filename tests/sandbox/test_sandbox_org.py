@@ -7,8 +7,10 @@ Run: .venv/bin/python -m pytest tests/sandbox/test_sandbox_org.py -q
 
 from __future__ import annotations
 
+import base64
 import datetime
 import email.utils
+import json
 import os
 import stat
 import sys
@@ -199,6 +201,9 @@ def test_directories_are_paged_to_the_end(org: Org) -> None:
     second = org.request("GET", org.v2("/directories"), params={"cursor": first["links"]["next"], "searchTerm": "zzz"})
     assert [d["name"] for d in second.json()["data"]] == ["Contractors"]
     v2_error(org.request("GET", org.v2("/directories"), params={"cursor": "garbage"}), 400, "ADMIN-400-1")
+    forged = base64.urlsafe_b64encode(json.dumps({"kind": "directories", "offset": 1}).encode()).decode()
+    v2_error(org.request("GET", org.v2("/directories"), params={"cursor": forged}), 400, "ADMIN-400-1")
+    v2_error(org.workspaces(cursor=forged), 400, "ADMIN-400-1")
 
 
 def test_workspaces_default_and_fields(org: Org) -> None:
@@ -339,6 +344,8 @@ def test_suspend_restore_and_remove(org: Org) -> None:
     assert org.search_users(emails=["leaver@example.com"]).json()["data"] == []
     state = org.sandbox.org_control("state")
     assert [u["removed"] for u in state["users"]] == [True]
+    org.sandbox.org_control("reinvite", email="leaver@example.com")
+    assert statuses() == ("active", "active", "active")
 
 
 def test_writes_need_a_real_directory_id(org: Org) -> None:
@@ -499,6 +506,18 @@ def test_api_tokens_list_and_revoke(org: Org) -> None:
     assert stats["org_operations"]["tokens.revoke"] == 2 and stats["org_writes"] == 2
 
 
+def test_default_api_tokens_for_every_user(org: Org) -> None:
+    org.sandbox.configure(org_default_token_labels="laptop, ci")
+    org.create_user("joiner@example.com")
+    account_id = org.account_id("joiner@example.com")
+    tokens = org.request("GET", f"/users/{account_id}/manage/api-tokens").json()
+    assert [t["label"] for t in tokens] == ["laptop", "ci"]
+    assert org.request("DELETE", f"/users/{account_id}/manage/api-tokens/{tokens[1]['id']}").status_code == 204
+    assert [t["label"] for t in org.sandbox.org_control("state")["api_tokens"][account_id]] == ["laptop"]
+    org.sandbox.configure(org_default_token_labels="")
+    assert [t["label"] for t in org.request("GET", f"/users/{account_id}/manage/api-tokens").json()] == ["laptop"]
+
+
 def test_scim_links_find_users_hidden_from_scim_filters(org: Org) -> None:
     hidden = org.create_user("rehire@example.com", active=False)
     org.sandbox.configure(hide_inactive=True)
@@ -549,13 +568,15 @@ def test_injected_429_with_reset_instant_is_not_applied(org: Org) -> None:
 @pytest.mark.parametrize("style", ["retry_after", "retry_after_date", "bare"])
 def test_injected_429_styles(org: Org, style: str) -> None:
     org.sandbox.configure(org_fail_429_next=1, org_retry_after=3, org_429_style=style, org_error_style="v1")
+    before = time.time()
     answer = org.request("GET", org.v2("/directories"))
+    after = time.time()
     assert answer.status_code == 429 and answer.json() == {"code": 429, "message": "Rate limit exceeded (injected by the sandbox)"}
     if style == "retry_after":
         assert answer.headers["Retry-After"] == "3" and "X-RateLimit-Reset" in answer.headers
     elif style == "retry_after_date":
         when = email.utils.parsedate_to_datetime(answer.headers["Retry-After"]).timestamp()
-        assert time.time() + 2 <= when <= time.time() + 5
+        assert int(before) + 4 <= when <= int(after) + 4  # whole seconds, never sooner than 3 s away
     else:
         assert "Retry-After" not in answer.headers and "X-RateLimit-Reset" not in answer.headers
     assert org.request("GET", org.v2("/directories")).status_code == 200
