@@ -139,9 +139,15 @@ class _GatedRetry(Retry):  # type: ignore[misc,valid-type]
 
 
 def seconds_until(instant: str | None) -> float | None:
-    """Seconds from now until an RFC 3339 instant (``2026-11-30T10:00:05Z``); None when it is not one."""
+    """Seconds from now until an RFC 3339 instant (``2026-11-30T10:00:05Z``); None when it is not one.
+
+    Digits alone are read as other APIs send them: epoch seconds, or a number of seconds to wait.
+    """
+    text = (instant or "").strip()
+    if text.isdigit():
+        return max(int(text) - time.time(), 0.0) if int(text) > 1_000_000_000 else float(text)
     try:
-        moment = datetime.fromisoformat((instant or "").strip().replace("z", "Z"))
+        moment = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
         return None
     if moment.tzinfo is None:

@@ -62,8 +62,9 @@ def parse_org_error(status: int, text: str, content_type: str | None, method: st
         message += ": " + "; ".join(_describe_entry(*entry) for entry in entries)
     else:
         message += f" with {summarize_body(text, content_type)}"
-    message = message.rstrip(".") + "." + _HINTS.get(status, "")
     code, title, detail = entries[0] if entries else (None, None, None)
+    hint = " Check org_id: the organization was not found." if code == "ADMIN-404-2" else _HINTS.get(status, "")
+    message = message.rstrip(".") + "." + hint
     return OrgApiError(message, status=status, method=method, path=path, code=code, title=title, detail=detail)
 
 

@@ -26,14 +26,14 @@ def test_suspend_with_token_revocation_check_mode_diff_and_rerun(org, run_org, s
         "before": {"status": "active", "membership_status": "active", "api_tokens": ["ci-deploy", "laptop"]},
         "after": {"status": "suspended", "membership_status": "suspended", "api_tokens": []}}
 
-    done, run = run_org("org_user", task, "--diff")
+    done, run = run_org("org_user", task, "--diff", "-vvvv")
     assert (done["changed"], done["action"], done["revoked_api_tokens"]["count"]) == (True, "suspended", 2)
     assert done["user"]["account_id"] == account_id and done["user"]["status"] == "suspended"
     assert done["diff"] == checked["diff"]
     assert org.user(account_id)["membershipStatus"] == "suspended"
     assert org.state()["api_tokens"].get(account_id, []) == []
     assert org.operations()["tokens.revoke"] == 2 and org.operations()["users.suspend"] == 1
-    assert API_KEY_MARK not in run.output
+    assert API_KEY_MARK not in run.output and org.info["sandbox_org_api_key"] not in run.output
 
     again, _run = run_org("org_user", task)
     assert (again["changed"], again["action"], again["revoked_api_tokens"]) == (False, "unchanged", {"count": 0, "labels": []})
@@ -65,7 +65,7 @@ def test_unknown_user_fails_naming_them(org, run_org):
 def test_bad_key_fails_with_401_explained_and_masked(org, run_org):
     org.person(LEAVER)
     wrong_key = "sbx-orgkey-wrong-0123456789abcdefghijklmnop"
-    failed, run = run_org("org_user", {"email": LEAVER, "state": "suspended"}, api_key=wrong_key)
+    failed, run = run_org("org_user", {"email": LEAVER, "state": "suspended"}, "-vvvv", api_key=wrong_key)
     assert failed["failed"] and failed["status"] == 401 and "organization API key" in failed["msg"]
     assert wrong_key not in run.output
 

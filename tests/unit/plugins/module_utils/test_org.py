@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
@@ -65,6 +66,11 @@ def test_plain_text_error_is_summarised_and_401_explains_the_key():
     error = parse_org_error(401, "Unauthorized: bad token", "text/plain", "GET", "/p")
     assert "HTTP 401 with a non-JSON body (text/plain): 'Unauthorized: bad token'." in str(error)
     assert "organization API key" in str(error) and error.code is None
+
+
+def test_an_unknown_org_says_to_check_org_id():
+    body = json.dumps({"errors": [{"code": "ADMIN-404-2", "title": "Not Found", "detail": "Organization not found"}]})
+    assert str(parse_org_error(404, body, "application/json", "GET", "/p")).endswith("Check org_id: the organization was not found.")
 
 
 # -- cursors --------------------------------------------------------------------
@@ -285,6 +291,11 @@ def test_retry_after_as_an_http_date():
 def test_without_retry_after_a_429_waits_for_the_rate_limit_reset():
     assert 90 < retry().get_retry_after(answer_429(**{"X-RateLimit-Reset": in_seconds(100)})) <= 100
     assert retry().get_retry_after(answer_429(**{"X-RateLimit-Reset": "2020-01-01T00:00:00Z"})) == 0
+
+
+def test_a_numeric_reset_is_epoch_seconds_or_a_delay():
+    assert retry().get_retry_after(answer_429(**{"X-RateLimit-Reset": "5"})) == 5
+    assert 90 < retry().get_retry_after(answer_429(**{"X-RateLimit-Reset": str(int(time.time()) + 100)})) <= 100
 
 
 def test_every_pause_is_capped():
