@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 
@@ -62,10 +63,13 @@ def test_unknown_user_fails_naming_them(org, run_org):
     assert failed["failed"] and failed["msg"] == f"No user with e-mail ghost@example.com in organization {org.info['sandbox_org_id']}."
 
 
-def test_bad_key_fails_with_401_explained_and_masked(org, run_org):
+def test_bad_key_fails_with_401_explained_and_masked(org, run_org, tmp_path):
     org.person(LEAVER)
     wrong_key = "sbx-orgkey-wrong-0123456789abcdefghijklmnop"
-    failed, run = run_org("org_user", {"email": LEAVER, "state": "suspended"}, "-vvvv", api_key=wrong_key)
+    # From a vars file: at -vvvv ansible-playbook echoes its own command line, -e values included.
+    key_file = tmp_path / "key.json"
+    key_file.write_text(json.dumps({"api_key": wrong_key}))
+    failed, run = run_org("org_user", {"email": LEAVER, "state": "suspended"}, "-vvvv", "-e", f"@{key_file}")
     assert failed["failed"] and failed["status"] == 401 and "organization API key" in failed["msg"]
     assert wrong_key not in run.output
 
