@@ -304,7 +304,7 @@ def test_every_pause_is_capped():
 
 
 def test_a_bare_429_gets_a_jittered_backoff():
-    delays = {retry().get_retry_after(answer_429(**{"X-RateLimit-Reset": "soon"})) for _ in range(20)}
+    delays = {retry().get_retry_after(answer_429(**{"X-RateLimit-Reset": "soon"})) for _attempt in range(20)}
     assert all(0.5 <= delay <= 1.0 for delay in delays) and len(delays) > 1
 
 
