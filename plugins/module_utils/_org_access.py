@@ -209,9 +209,12 @@ class GroupAccess:
                            applied=lambda: self._shows(grant, directory_id, group_id))
         except OrgApiError as exc:
             if exc.status == 409:
+                # ADMIN-409-3 (and ADMIN-UAM-409-3) is the licence limit; another 409 is named as the API says.
+                seats = not exc.code or exc.code.endswith("409-3")
+                reason = ("the product has no seats (licences) left. Free or buy seats for it, then run the task again"
+                          if seats else "a conflict")
                 raise OrgApiError(
-                    f"Granting {grant.role} on {self._describe(grant.resource)} was refused with HTTP 409: the product "
-                    f"has no seats (licences) left. Free or buy seats for it, then run the task again. ({exc})",
+                    f"Granting {grant.role} on {self._describe(grant.resource)} was refused with HTTP 409: {reason}. ({exc})",
                     status=409, method=exc.method, path=exc.path, code=exc.code, title=exc.title, detail=exc.detail,
                 ) from None
             raise

@@ -316,6 +316,14 @@ def test_no_seats_left_names_the_product():
     assert caught.value.details["changed"] is False
 
 
+def test_another_conflict_is_not_called_a_seat_shortage():
+    org = FakeOrg(groups=[GROUP])
+    org.fail_next["assign"] = OrgApiError("x", status=409, method="POST", path="/p", code="ADMIN-409-28")
+    with pytest.raises(OrgApiError, match="product jira-software .* refused with HTTP 409: a conflict") as caught:
+        group_access(org)[0].reconcile(access({"resource": JIRA, "role": "atlassian/user"}), check_mode=False, diff=False)
+    assert "seats" not in str(caught.value)
+
+
 def test_unknown_group_fails():
     with pytest.raises(ScimKitError, match="No group with name 'nope' in organization org-1"):
         group_access(FakeOrg(groups=[GROUP]))[0].reconcile(access({"resource": JIRA, "role": "atlassian/user"}, group="nope"),
