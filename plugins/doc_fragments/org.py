@@ -6,7 +6,10 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Options that say which Atlassian organization to manage, with which API key, over which connection."""
+    """Options that say which Atlassian organization to manage, with which API key, over which connection.
+
+    DOCUMENTATION holds the three options that name the organization; TRANSPORT the HTTP options.
+    """
 
     DOCUMENTATION = r"""
 options:
@@ -31,6 +34,15 @@ options:
       - If not set, the E(ATLASSIAN_ADMIN_BASE_URL) environment variable is used, and without it
         V(https://api.atlassian.com).
     type: str
+notes:
+  - Each option set on the task, or through C(module_defaults) for C(group/scimkit.atlassian.org), takes precedence
+    over its environment variable.
+"""
+
+    # The transport options, for the modules that take no other connection options (the org_* modules);
+    # a SCIM module that also talks to the admin API has them from scimkit.atlassian.auth already.
+    TRANSPORT = r"""
+options:
   validate_certs:
     description:
       - Whether to verify TLS certificates. Turn off only against a test server.
@@ -62,9 +74,6 @@ options:
         took effect; the module first reads whether it did.
     type: int
     default: 5
-notes:
-  - Each option set on the task, or through C(module_defaults) for C(group/scimkit.atlassian.org), takes precedence
-    over its environment variable.
 requirements:
   - requests >= 2.28.0
 """

@@ -18,6 +18,7 @@ author:
   - scimkit.atlassian contributors (@scimkit)
 extends_documentation_fragment:
   - scimkit.atlassian.org
+  - scimkit.atlassian.org.transport
   - scimkit.atlassian.attributes
   - scimkit.atlassian.attributes.actiongroup_org
   - scimkit.atlassian.attributes.info_module

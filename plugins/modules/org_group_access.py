@@ -23,6 +23,7 @@ author:
   - scimkit.atlassian contributors (@scimkit)
 extends_documentation_fragment:
   - scimkit.atlassian.org
+  - scimkit.atlassian.org.transport
   - scimkit.atlassian.attributes
   - scimkit.atlassian.attributes.actiongroup_org
 attributes:
