@@ -111,7 +111,8 @@ def reconcile_org_user(client: OrgClient, spec: OrgUserSpec, *, check_mode: bool
     if user is None:
         if spec.state == "removed":  # already out of the organization: nothing left to do
             return _result(None, "unchanged", [], spec, diff=diff, before={}, after={})
-        raise ScimKitError(f"No user with {spec.describe} in organization {client.org_id}.", status=404)
+        raise ScimKitError(f"No user with {spec.describe} in organization {client.org_id}. A user removed from the "
+                           "organization needs a new invitation before it can be managed here.", status=404)
     account_id = str(user.get("accountId"))
     membership = membership_of(user)
     if spec.state == "active" and membership == "no_membership":
