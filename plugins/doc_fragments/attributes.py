@@ -34,6 +34,16 @@ attributes:
       - scimkit.atlassian.scim
 """
 
+    ACTIONGROUP_ORG = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/scimkit.atlassian.org) in C(module_defaults) to set the organization options once for every task.
+    support: full
+    membership:
+      - scimkit.atlassian.org
+"""
+
     INFO_MODULE = r"""
 options: {}
 attributes:

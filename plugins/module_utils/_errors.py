@@ -77,6 +77,17 @@ class ApiError(ScimKitError):
         self.detail = detail
 
 
+class OrgApiError(ApiError):
+    """Atlassian's organization admin API answered with an error: HTTP status plus its ``code`` and ``title``."""
+
+    def __init__(self, message: str, *, status: int, method: str, path: str, code: str | None = None,
+                 title: str | None = None, detail: str | None = None) -> None:
+        super().__init__(message, status=status, method=method, path=path, detail=detail)
+        self.details.update({key: value for key, value in (("code", code), ("title", title)) if value})
+        self.code = code
+        self.title = title
+
+
 class ConflictError(ScimKitError):
     """A resource could be neither created nor found (Atlassian hides some users)."""
 
@@ -106,6 +117,7 @@ __all__ = [
     "ConflictError",
     "CredentialError",
     "DependencyError",
+    "OrgApiError",
     "ScimKitError",
     "TokenError",
     "TransportError",

@@ -15,12 +15,14 @@ one worker of a bulk run is told to slow down, all of them do.
 from __future__ import annotations
 
 import os
+import random
 import ssl
 import threading
 import time
 import traceback
 import typing as t
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
@@ -113,9 +115,16 @@ class _GatedRetry(Retry):  # type: ignore[misc,valid-type]
 
     def get_retry_after(self, response: t.Any) -> float | None:
         try:
-            seconds = super().get_retry_after(response)
+            seconds = super().get_retry_after(response)  # Retry-After: delta-seconds or an HTTP date
         except Exception:  # an unparsable Retry-After falls back to the exponential backoff
-            return None
+            seconds = None
+        if seconds is None and getattr(response, "status", None) == 429:
+            # Atlassian's admin APIs say when the window resets instead (X-RateLimit-Reset, an RFC 3339
+            # instant); with neither header a jittered backoff keeps a 429 from being retried at once.
+            seconds = seconds_until(response.headers.get("X-RateLimit-Reset"))
+            if seconds is None:
+                seconds = min(self.backoff_factor * 2 ** max(len(self.history) - 1, 0), self.backoff_max)
+                seconds += random.uniform(0, self.backoff_jitter)
         return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
 
     def sleep(self, response: t.Any = None) -> None:
@@ -127,6 +136,23 @@ class _GatedRetry(Retry):  # type: ignore[misc,valid-type]
             return
         self.gate.hold(delay)
         self.gate.wait()
+
+
+def seconds_until(instant: str | None) -> float | None:
+    """Seconds from now until an RFC 3339 instant (``2026-11-30T10:00:05Z``); None when it is not one.
+
+    Digits alone are read as other APIs send them: epoch seconds, or a number of seconds to wait.
+    """
+    text = (instant or "").strip()
+    if text.isdigit():
+        return max(int(text) - time.time(), 0.0) if int(text) > 1_000_000_000 else float(text)
+    try:
+        moment = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max((moment - datetime.now(timezone.utc)).total_seconds(), 0.0)
 
 
 def _check_ca_path(path: str) -> None:
@@ -239,6 +265,14 @@ class HttpClient:
         """
         self.session.mount(url, self._adapter(IDEMPOTENT_METHODS | {"POST"}))
 
+    def retry_writes_only_on_429(self, url: str) -> None:
+        """Retry only reads to ``url`` after a 5xx or a lost answer; writes only after a 429.
+
+        For APIs whose writes are not safe to send twice (Atlassian's admin APIs): the caller
+        resends a write only after a read proves it was not applied.
+        """
+        self.session.mount(url, self._adapter(frozenset({"GET", "HEAD", "OPTIONS"})))
+
     def request(self, method: str, url: str, **kwargs: t.Any) -> t.Any:
         """Send one request; raise TransportError when no HTTP answer came back."""
         kwargs.setdefault("timeout", self.settings.timeout)
@@ -321,4 +355,5 @@ __all__ = [
     "REQUESTS_IMPORT_ERROR",
     "USER_AGENT",
     "origin_of",
+    "seconds_until",
 ]

@@ -30,6 +30,7 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
 from ansible_collections.scimkit.atlassian.plugins.module_utils._http import HttpClient, HttpSettings
 
 if t.TYPE_CHECKING:
+    from ansible_collections.scimkit.atlassian.plugins.module_utils._org import OrgClient
     from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import ScimClient
     from ansible_collections.scimkit.atlassian.plugins.module_utils._token import ClientCredentials, TokenProvider
 
@@ -336,6 +337,89 @@ class ScimModule:
         self.module.exit_json(invocation=invocation, **result)
 
 
+ORG_ENVIRONMENT = {
+    "org_id": "ATLASSIAN_ORG_ID",
+    "api_key": "ATLASSIAN_ADMIN_API_KEY",
+    "admin_base_url": "ATLASSIAN_ADMIN_BASE_URL",
+}
+
+
+def org_connection_spec() -> dict[str, dict[str, t.Any]]:
+    """The options that name the organization and its API key (doc fragment scimkit.atlassian.org)."""
+    return {
+        "org_id": {"type": "str"},
+        "api_key": {"type": "str", "no_log": True},
+        "admin_base_url": {"type": "str"},
+    }
+
+
+def org_argument_spec() -> dict[str, dict[str, t.Any]]:
+    """Every option of an organization admin API module: the org connection plus the shared transport options."""
+    transport = ("validate_certs", "allow_plain_http", "ca_path", "timeout", "max_retries")
+    auth = auth_argument_spec()
+    return {**org_connection_spec(), **{name: auth[name] for name in transport}}
+
+
+@dataclass(frozen=True)
+class OrgConnection:
+    """Resolved organization options: environment applied, transport rule checked."""
+
+    org_id: str
+    api_key: str = field(repr=False)
+    admin_base_url: str
+    http: HttpSettings
+
+
+def resolve_org_connection(params: dict[str, t.Any], environ: t.Mapping[str, str], *,
+                           pool_size: int = 10) -> OrgConnection:
+    """The organization, its key and the admin URL, from the task or else the environment, with the plain-http rule."""
+    from ansible_collections.scimkit.atlassian.plugins.module_utils._org import ATLASSIAN_ADMIN_URL
+
+    values = {name: params.get(name) or environ.get(variable) or None for name, variable in ORG_ENVIRONMENT.items()}
+    for name, what in (("org_id", "Say which organization"), ("api_key", "Give the organization API key")):
+        if not values[name]:
+            raise ConfigError(f"{what}: give {name} (or the environment variable {ORG_ENVIRONMENT[name]}).")
+    base_url = values["admin_base_url"] or ATLASSIAN_ADMIN_URL
+    check_transport("admin_base_url", base_url, allow_plain_http=params.get("allow_plain_http", False))
+    return OrgConnection(org_id=values["org_id"], api_key=values["api_key"], admin_base_url=base_url,
+                         http=http_settings(params, pool_size=pool_size))
+
+
+class OrgModule(ScimModule):
+    """A module of the organization admin API: the org options, an OrgClient, and ScimModule's run()."""
+
+    def __init__(self, argument_spec: dict[str, t.Any] | None = None, **kwargs: t.Any) -> None:  # pylint: disable=super-init-not-called
+        spec = org_argument_spec()
+        spec.update(argument_spec or {})
+        self.module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **kwargs)
+        self.params = self.module.params
+        self._http = None
+        self._org_connection: OrgConnection | None = None
+        self._org: OrgClient | None = None
+
+    @property
+    def org_connection(self) -> OrgConnection:
+        if self._org_connection is None:
+            self._org_connection = resolve_org_connection(self.params, os.environ)
+            self._hide(self._org_connection.api_key)
+        return self._org_connection
+
+    @property
+    def http(self) -> HttpClient:
+        if self._http is None:
+            self._http = HttpClient(self.org_connection.http)
+        return self._http
+
+    @property
+    def org(self) -> OrgClient:
+        if self._org is None:
+            from ansible_collections.scimkit.atlassian.plugins.module_utils._org import OrgClient
+
+            connection = self.org_connection
+            self._org = OrgClient(self.http, connection.admin_base_url, connection.org_id, connection.api_key)
+        return self._org
+
+
 def _without_unset_suboptions(params: dict[str, t.Any]) -> dict[str, t.Any]:
     """The task's options as Ansible echoes them, minus the suboptions nobody set.
 
@@ -356,10 +440,16 @@ def _without_unset_suboptions(params: dict[str, t.Any]) -> dict[str, t.Any]:
 __all__ = [
     "Connection",
     "ENVIRONMENT",
+    "ORG_ENVIRONMENT",
+    "OrgConnection",
+    "OrgModule",
     "ScimModule",
     "attribute_selection",
     "auth_argument_spec",
     "info_argument_spec",
+    "org_argument_spec",
+    "org_connection_spec",
     "resolve_connection",
+    "resolve_org_connection",
     "scim_argument_spec",
 ]

@@ -122,7 +122,10 @@ class Sandbox:
         from sandbox_oauth import load_or_create_credentials
         from sandbox_server import SandboxApp, SandboxHTTPServer
 
+        from sandbox_org import load_or_create_org_identity
+
         credentials = load_or_create_credentials(self.state_dir)
+        org_identity = load_or_create_org_identity(self.state_dir)
         ssl_context = None
         if self.tls:
             from sandbox_tls import load_or_create_tls, server_context
@@ -133,7 +136,7 @@ class Sandbox:
         server = SandboxHTTPServer(self.port, None, ssl_context)  # type: ignore[arg-type]
         port = server.server_port
         origin = f"{'https' if self.tls else 'http'}://{HOST}:{port}"
-        app = SandboxApp(origin, credentials, self._settings, self.seed)
+        app = SandboxApp(origin, credentials, self._settings, self.seed, org_identity)
         server.app = app
         identity = credentials.identity
         self.info = {
@@ -152,6 +155,10 @@ class Sandbox:
             "sandbox_secret_client_id": identity.secret_client_id,
             "sandbox_client_secret": identity.client_secret,
             "sandbox_control_url": origin + CONTROL_PREFIX,
+            # Organization admin API (README, "Organization admin API"): same host and port.
+            "sandbox_admin_base_url": origin,
+            "sandbox_org_id": org_identity.org_id,
+            "sandbox_org_api_key": org_identity.org_api_key,
         }
         if self.tls:
             self.info["sandbox_ca_path"] = str(tls_files.ca_path)
@@ -191,8 +198,15 @@ class Sandbox:
         return self._settings.current.as_dict()
 
     def clear_data(self) -> None:
-        """Delete every user and group."""
-        self.app.scim.clear()
+        """Delete every user and group (and the org API's suspensions, role assignments and tokens)."""
+        self.app.clear_data()
+
+    def org_control(self, name: str, **body: Any) -> Any:
+        """An org API set-up call, as POST /_sandbox/org/<name>; see README, "Organization admin API".
+
+        e.g. org_control("api_tokens", email="a@example.com", labels=["ci"]), org_control("settle").
+        """
+        return self.app.org_control(name, body)
 
     def inject(self, **spec: Any) -> int:
         """Answer the next matching token or SCIM request(s) with a canned response; see README.
@@ -222,10 +236,11 @@ class Sandbox:
         return self.app.token_endpoint.received_assertions()
 
     def reset(self) -> None:
-        """Default settings, no pending injections, no data, fresh stats."""
+        """Default settings, no pending injections, no data, default org workspaces, fresh stats."""
         self.configure(**Settings().as_dict())
         self.clear_injections()
         self.clear_data()
+        self.app.org_state.reset()  # default workspaces, no extra directories
         self.reset_stats()
 
 
@@ -301,6 +316,7 @@ def _summary(info: dict[str, Any]) -> str:
             f"  key path:   {info['sandbox_private_key_path']}",
             f"  control:    {info['sandbox_control_url']}",
         ]
+        + ([f"  org admin:  {info['sandbox_admin_base_url']} (org id {info['sandbox_org_id']})"] if "sandbox_org_id" in info else [])
         + ([f"  CA:         {info['sandbox_ca_path']}"] if "sandbox_ca_path" in info else [])
     )
 

@@ -24,6 +24,7 @@ from urllib.parse import unquote
 
 from sandbox_config import CONTROL_PREFIX, HOST, SCIM_PREFIX, TOKEN_PATH, Settings, SettingsHolder, validate_changes
 from sandbox_oauth import Credentials, OAuthError, TokenEndpoint, oauth_error_response
+from sandbox_org import ADMIN_PREFIX, MANAGE_PREFIX, OrgApi, OrgControl, OrgIdentity, OrgState
 from sandbox_scim import ScimFront, scim_error
 from werkzeug.wrappers import Request, Response
 
@@ -51,6 +52,10 @@ class Stats:
             self._scim_requests = dict.fromkeys(SCIM_METHODS, 0)
             self._injected_429 = 0
             self._injected_answers = 0
+            self._org_requests = dict.fromkeys(SCIM_METHODS, 0)
+            self._org_operations: dict[str, int] = {}
+            self._org_writes = 0
+            self._org_injected_429 = 0
             self._requests: collections.deque[dict[str, Any]] = collections.deque(maxlen=MAX_RECORDED_REQUESTS)
 
     def record_token(self, method: str, path: str, status: int) -> None:
@@ -71,6 +76,16 @@ class Stats:
                 self._injected_429 += 1
             self._requests.append({"method": method, "path": path, "query": query, "status": status})
 
+    def record_org(self, method: str, path: str, query: str, operation: str, status: int, write: bool, injected: bool) -> None:
+        with self._lock:
+            self._org_requests[method] = self._org_requests.get(method, 0) + 1
+            self._org_operations[operation] = self._org_operations.get(operation, 0) + 1
+            if write:  # attempted writes, whatever the answer: "0 writes" means none was even tried
+                self._org_writes += 1
+            if injected:
+                self._org_injected_429 += 1
+            self._requests.append({"method": method, "path": path, "query": query, "status": status, "operation": operation})
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {
@@ -79,6 +94,10 @@ class Stats:
                 "scim_requests": dict(self._scim_requests),
                 "injected_429": self._injected_429,
                 "injected_answers": self._injected_answers,
+                "org_requests": dict(self._org_requests),
+                "org_operations": dict(self._org_operations),
+                "org_writes": self._org_writes,
+                "org_injected_429": self._org_injected_429,
                 "requests": [dict(entry) for entry in self._requests],
             }
 
@@ -95,7 +114,7 @@ def json_response(body: Any, status: int = 200) -> Response:
 class Injection:
     """A canned answer for the next ``times`` matching token or SCIM requests (see README, "Injected answers")."""
 
-    target: str  # "scim" or "token"
+    target: str  # "scim", "token" or "org"
     status: int
     body: str
     content_type: str
@@ -111,8 +130,8 @@ class Injection:
         if unknown:
             raise ValueError(f"unknown injection key(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         target = spec.get("target", "scim")
-        if target not in ("scim", "token"):
-            raise ValueError("target must be 'scim' or 'token'")
+        if target not in ("scim", "token", "org"):
+            raise ValueError("target must be 'scim', 'token' or 'org'")
         status = spec.get("status")
         if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
             raise ValueError("status must be an HTTP status code")
@@ -144,7 +163,7 @@ class Injection:
 
 
 class SandboxApp:
-    def __init__(self, origin: str, credentials: Credentials, settings: SettingsHolder, seed: int):
+    def __init__(self, origin: str, credentials: Credentials, settings: SettingsHolder, seed: int, org_identity: OrgIdentity):
         self.origin = origin
         self.directory_id = credentials.identity.directory_id
         self.settings = settings
@@ -157,6 +176,10 @@ class SandboxApp:
             token_is_valid=self.token_endpoint.token_is_valid,
             api_key=credentials.identity.api_key,
         )
+        # The organization admin API serves the SCIM store's users and groups (sandbox_org.py).
+        self.org_state = OrgState(org_identity, self.directory_id, self.scim.storage, settings)
+        self.org = OrgApi(self.org_state, origin, settings)
+        self.org_control = OrgControl(self.org_state)
         self.info: dict[str, Any] = {}  # filled by Sandbox once the port is known
         self._injections: list[Injection] = []
         self._injections_lock = threading.Lock()
@@ -213,6 +236,8 @@ class SandboxApp:
                 response = self.handle_token(request)
             elif path.startswith(SCIM_PREFIX):
                 response = self.handle_scim(request, path)
+            elif path.startswith((ADMIN_PREFIX, MANAGE_PREFIX)):
+                response = self.handle_org(request)
             elif path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
                 response = self.handle_control(request, path[len(CONTROL_PREFIX) :])
             else:
@@ -249,6 +274,20 @@ class SandboxApp:
         self.stats.record_scim(request.method, path, query, response.status_code, injected)
         return response
 
+    def handle_org(self, request: Request) -> Response:
+        route, params = self.org.route(request)
+        canned = self.take_injection("org", request)
+        response = canned if canned is not None else self.org(request, route, params)
+        injected = canned is None and response.status_code == 429
+        query = request.query_string.decode("latin-1")
+        self.stats.record_org(request.method, request.path, query, route.operation, response.status_code, route.write, injected)
+        return response
+
+    def clear_data(self) -> None:
+        """Delete every SCIM user and group, and what the org API kept about them."""
+        self.scim.clear()
+        self.org_state.clear_data()
+
     def should_inject_429(self) -> bool:
         with self.settings.lock:
             current = self.settings.current
@@ -265,12 +304,22 @@ class SandboxApp:
             ("GET", "/stats"): self.stats.snapshot,
             ("POST", "/reset_stats"): lambda: (self.stats.reset(), {"ok": True})[1],
             ("GET", "/config"): self.settings.current.as_dict,
-            ("POST", "/clear"): lambda: (self.scim.clear(), {"ok": True})[1],
+            ("POST", "/clear"): lambda: (self.clear_data(), {"ok": True})[1],
             ("POST", "/clear_injections"): lambda: (self.clear_injections(), {"ok": True})[1],
             ("POST", "/revoke_tokens"): lambda: {"revoked": self.token_endpoint.revoke_all()},
             ("GET", "/issued"): lambda: {"access_tokens": self.token_endpoint.issued_tokens(),
                                          "assertions": self.token_endpoint.received_assertions()},
         }
+        if sub_path.startswith("/org/") and method in ("GET", "POST"):
+            try:
+                body = json.loads(request.get_data(as_text=True) or "{}") if method == "POST" else dict(request.args)
+                if not isinstance(body, dict):
+                    raise ValueError("the body must be a JSON object")
+                return json_response(self.org_control(sub_path[len("/org/"):], body))
+            except KeyError as exc:
+                return json_response({"error": "not_found", "detail": str(exc.args[0])}, 404)
+            except (ValueError, TypeError) as exc:
+                return json_response({"error": "invalid_org_control", "detail": str(exc)}, 400)
         if (method, sub_path) in (("POST", "/config"), ("POST", "/inject"), ("POST", "/scenario")):
             try:
                 changes = json.loads(request.get_data(as_text=True) or "{}")

@@ -749,6 +749,11 @@ def test_cli_start_and_stop(tmp_path: Path, http: requests.Session, private_key_
         answer = http.post(info["sandbox_token_url"], json=token_body(info, make_assertion(info, key)))
         assert answer.status_code == 200, answer.text
         assert http.get(info["sandbox_control_url"] + "/config").json()["page_size_cap"] == 3
+        directories = http.get(f"{info['sandbox_admin_base_url']}/admin/v2/orgs/{info['sandbox_org_id']}/directories",
+                               headers={"Authorization": f"Bearer {info['sandbox_org_api_key']}"})
+        assert directories.json()["data"][0]["directoryId"] == info["sandbox_directory_id"]
+        assert info["sandbox_org_api_key"] not in started.stdout
+        assert info["sandbox_org_id"] in started.stdout
         again = run("start")
         assert again.returncode == 0 and "already running" in again.stdout
         assert run("status").returncode == 0

@@ -71,5 +71,25 @@ if ! grep -qE '\bchanged=1\b' <<<"$(recap_of "$DEMO_SANDBOX_DIR/demo-run-3.log")
     echo "demo: the offboarding run should change exactly one task" >&2
     exit 1
 fi
+
 echo
-echo "== demo passed: onboarded, unchanged on the second run, one person offboarded"
+echo "== fourth run: the groups get Jira and Confluence; Alan is suspended and his API tokens revoked"
+# Sandbox set-up, not part of the playbook: Alan has two personal API tokens.
+"$DEMO_PYTHON" -c 'import json, sys, urllib.request
+info = json.load(open(sys.argv[1]))
+body = json.dumps({"email": "alan.turing@example.com", "labels": ["laptop", "ci-deploy"]}).encode()
+urllib.request.urlopen(urllib.request.Request(info["sandbox_control_url"] + "/org/api_tokens", body, {"Content-Type": "application/json"}))
+' "$DEMO_SANDBOX_DIR/sandbox.json"
+DEMO_PLAYBOOK=playbooks/joiner_leaver.yml run_playbook "$DEMO_SANDBOX_DIR/demo-run-4.log" -e '{"leavers": ["alan.turing@example.com"]}'
+if ! grep -qE '\bchanged=2\b' <<<"$(recap_of "$DEMO_SANDBOX_DIR/demo-run-4.log")" \
+        || ! grep -q '2 API token(s) revoked' "$DEMO_SANDBOX_DIR/demo-run-4.log"; then
+    echo "demo: the joiner/leaver run should grant two groups access and offboard Alan with 2 tokens revoked" >&2
+    exit 1
+fi
+DEMO_PLAYBOOK=playbooks/joiner_leaver.yml run_playbook "$DEMO_SANDBOX_DIR/demo-run-5.log" -e '{"leavers": ["alan.turing@example.com"]}'
+if grep -qE '\bchanged=[1-9]' <<<"$(recap_of "$DEMO_SANDBOX_DIR/demo-run-5.log")"; then
+    echo "demo: the joiner/leaver playbook run again must change nothing" >&2
+    exit 1
+fi
+echo
+echo "== demo passed: onboarded, unchanged on the second run, one person offboarded, product access granted, leaver suspended"

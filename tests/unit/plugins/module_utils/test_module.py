@@ -9,7 +9,9 @@ import pytest
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError
 from ansible_collections.scimkit.atlassian.plugins.module_utils._module import (
     _without_unset_suboptions,
+    org_argument_spec,
     resolve_connection,
+    resolve_org_connection,
     scim_argument_spec,
 )
 
@@ -113,3 +115,42 @@ def test_echoed_arguments_leave_out_unset_suboptions_only():
               "purge": False, "ca_path": None}
     assert _without_unset_suboptions(params) == {"users": [{"user_name": "a", "name": {"given_name": "A"}}],
                                                  "purge": False, "ca_path": None}
+
+
+# -- the organization admin API's connection -------------------------------------------
+
+def org_params(**given):
+    values = {name: spec.get("default") for name, spec in org_argument_spec().items()}
+    values.update(given)
+    return values
+
+
+def test_org_connection_from_options_with_the_atlassian_default_url():
+    connection = resolve_org_connection(org_params(org_id="org-1", api_key="org-key-unit-1"), {})
+    assert (connection.org_id, connection.api_key, connection.admin_base_url) == (
+        "org-1", "org-key-unit-1", "https://api.atlassian.com")
+    assert "org-key-unit-1" not in repr(connection)
+
+
+def test_org_connection_from_the_environment_and_the_task_wins():
+    environ = {"ATLASSIAN_ORG_ID": "env-org", "ATLASSIAN_ADMIN_API_KEY": "env-key-unit",
+               "ATLASSIAN_ADMIN_BASE_URL": "http://127.0.0.1:9"}
+    connection = resolve_org_connection(org_params(org_id="task-org"), environ)
+    assert (connection.org_id, connection.api_key, connection.admin_base_url) == ("task-org", "env-key-unit", "http://127.0.0.1:9")
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ({"api_key": "k"}, "Say which organization: give org_id \\(or the environment variable ATLASSIAN_ORG_ID\\)"),
+    ({"org_id": "o"}, "give api_key \\(or the environment variable ATLASSIAN_ADMIN_API_KEY\\)"),
+    ({"org_id": "o", "api_key": "k", "admin_base_url": "http://admin.example"}, "admin_base_url .* plain http://"),
+    ({"org_id": "o", "api_key": "k", "timeout": 0}, "timeout must be a positive"),
+])
+def test_org_connection_errors_name_the_option(given, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve_org_connection(org_params(**given), {})
+
+
+def test_org_options_are_the_transport_options_plus_three():
+    assert set(org_argument_spec()) == {"org_id", "api_key", "admin_base_url", "validate_certs", "allow_plain_http",
+                                        "ca_path", "timeout", "max_retries"}
+    assert org_argument_spec()["api_key"]["no_log"] is True
