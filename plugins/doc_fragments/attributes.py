@@ -44,6 +44,20 @@ attributes:
       - scimkit.atlassian.org
 """
 
+    # For a module in both groups: Ansible merges fragments shallowly, so one membership list names both.
+    ACTIONGROUP_SCIM_AND_ORG = r"""
+options: {}
+attributes:
+  action_group:
+    description:
+      - Use C(group/scimkit.atlassian.scim) in C(module_defaults) to set the SCIM connection options once for every
+        task, and C(group/scimkit.atlassian.org) to set the organization options.
+    support: full
+    membership:
+      - scimkit.atlassian.scim
+      - scimkit.atlassian.org
+"""
+
     INFO_MODULE = r"""
 options: {}
 attributes:

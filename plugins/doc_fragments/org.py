@@ -39,6 +39,31 @@ notes:
     over its environment variable.
 """
 
+    # The organization options of the SCIM modules that use the admin API only to find users Atlassian hides.
+    SCIM_LINKS = r"""
+options:
+  org_id:
+    description:
+      - The id of the Atlassian organization. With O(api_key), a create refused with HTTP 409 for a user that the
+        SCIM filters cannot find (Atlassian hides deactivated users) is looked up by e-mail through the
+        organization's SCIM links, and that user is brought to the declared state: a rehire then works.
+      - Optional. If neither O(org_id) nor O(api_key) is set on the task (or through C(module_defaults) for
+        C(group/scimkit.atlassian.org)), both are taken from E(ATLASSIAN_ORG_ID) and E(ATLASSIAN_ADMIN_API_KEY)
+        when both are set; otherwise no lookup is made.
+    type: str
+  api_key:
+    description:
+      - The organization API key, sent as a bearer token to the admin API; see O(org_id).
+      - Only read, never written with; it is masked in all output.
+    type: str
+  admin_base_url:
+    description:
+      - The host of Atlassian's admin APIs. Change it only for a test server.
+      - If not set, the E(ATLASSIAN_ADMIN_BASE_URL) environment variable is used, and without it
+        V(https://api.atlassian.com).
+    type: str
+"""
+
     # The transport options, for the modules that take no other connection options (the org_* modules);
     # a SCIM module that also talks to the admin API has them from scimkit.atlassian.auth already.
     TRANSPORT = r"""

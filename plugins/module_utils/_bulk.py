@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError, ScimKitError
-from ansible_collections.scimkit.atlassian.plugins.module_utils._identity import DirectoryIndex, resolve_user
+from ansible_collections.scimkit.atlassian.plugins.module_utils._identity import DirectoryIndex, LinkedUsers, resolve_user
 from ansible_collections.scimkit.atlassian.plugins.module_utils._outcome import Outcome
 from ansible_collections.scimkit.atlassian.plugins.module_utils._reconcile import reconcile_user
 from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import USERS
@@ -254,12 +254,13 @@ def _unexpected(exc: Exception) -> str:
 
 def reconcile_users(client: ScimClient, items: list[dict[str, t.Any]], *, check_mode: bool, concurrency: int = 4,
                     purge: bool = False, purge_action: str = "deactivate", max_purge: int = 10,
-                    diff: bool = True) -> BulkResult:
+                    diff: bool = True, links: LinkedUsers | None = None) -> BulkResult:
     """Bring the directory's users to ``items`` (and, with ``purge``, offboard the users they do not name).
 
     Raises PlanError, before any request, for items that fail validation; and, before any
     write, for items that conflict or that resolve to a user another item claims. ``diff``
-    keeps each changed user's before/after views for the result.
+    keeps each changed user's before/after views for the result; ``links`` finds, after a 409,
+    users Atlassian hides (see reconcile_user).
     """
     result = BulkResult(keep_diff=diff)
     specs, problems = parse_items(items)
@@ -290,7 +291,7 @@ def reconcile_users(client: ScimClient, items: list[dict[str, t.Any]], *, check_
                                                      looked_up=True))
         return result
 
-    adopted = _apply(client, work, result, concurrency=concurrency, diff=diff)
+    adopted = _apply(client, work, result, concurrency=concurrency, diff=diff, links=links)
     # A create answered 409 adopts the user who holds the name; the purge must not then take them.
     _apply(client, [entry for entry in purged if entry.current["id"] not in adopted], result,
            concurrency=concurrency, diff=diff)
@@ -299,10 +300,11 @@ def reconcile_users(client: ScimClient, items: list[dict[str, t.Any]], *, check_
 
 
 def _apply(client: ScimClient, entries: list[_Planned], result: BulkResult, *, concurrency: int,
-           diff: bool) -> set[str]:
+           diff: bool, links: LinkedUsers | None = None) -> set[str]:
     """Write the planned entries in parallel, recording each outcome or failure; returns the ids written to."""
     def apply(entry: _Planned) -> tuple[Outcome, str | None]:
-        outcome = reconcile_user(client, entry.spec, check_mode=False, current=entry.current, looked_up=True)
+        outcome = reconcile_user(client, entry.spec, check_mode=False, current=entry.current, looked_up=True,
+                                 links=links)
         written = (outcome.resource or {}).get("id") or (entry.current or {}).get("id")
         # Keep only what the result returns: at 10,000 users the written resources are tens of MB.
         kept = Outcome(outcome.action, None, outcome.before, outcome.after) if diff else Outcome(outcome.action, None)

@@ -52,6 +52,8 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 # PATCH is retried too: the operations this collection sends (replace, add of a member that may
 # already be there, remove by value) leave the same state when applied twice. POST is not.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
+# Methods that change something on the server (when the answer says so).
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # A Retry-After longer than this is not waited for in full; the next answer says again.
 MAX_RETRY_AFTER = 120.0
 
@@ -354,6 +356,7 @@ __all__ = [
     "HttpSettings",
     "REQUESTS_IMPORT_ERROR",
     "USER_AGENT",
+    "WRITE_METHODS",
     "origin_of",
     "seconds_until",
 ]

@@ -23,12 +23,14 @@ a bulk task (lookups in one listing of the directory, :class:`DirectoryIndex`).
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ScimKitError
 from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import USERS
 
 if t.TYPE_CHECKING:
+    from ansible_collections.scimkit.atlassian.plugins.module_utils._org import OrgClient
     from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import ScimClient
     from ansible_collections.scimkit.atlassian.plugins.module_utils._users import UserSpec
 
@@ -152,4 +154,49 @@ class DirectoryIndex:
         return self.by_id_map.values()
 
 
-__all__ = ["DirectoryIndex", "FilterLookup", "IdentityError", "UserLookup", "describe_user", "resolve_user"]
+class LinkedUsers:
+    """Users Atlassian hides from SCIM filters, found through the SCIM links of the organization admin API.
+
+    Used only after a create was refused with 409 and the filters found nobody: the e-mail's
+    Atlassian account may be linked to a SCIM user of this directory that Atlassian hides (a
+    deactivated user being rehired). The linked user must still pass every rule above.
+    """
+
+    def __init__(self, org: OrgClient, directory_id: str | None) -> None:
+        self._org = org
+        self._directory_id = directory_id
+
+    def find(self, client: ScimClient, spec: UserSpec) -> User | None:
+        email = contact_email(spec)
+        if not email:
+            return None
+        ids = sorted({
+            str(link["scimUserId"]) for link in self._org.scim_links(email=email)
+            if link.get("scimUserId") and (self._directory_id is None or link.get("directoryId") == self._directory_id)
+        })
+        if len(ids) > 1:
+            raise IdentityError(f"the e-mail {email!r} is linked to {len(ids)} SCIM users of this directory "
+                                f"({', '.join(ids)}); give the id of the one meant.")
+        if not ids:
+            return None
+        user = resolve_user(dataclasses.replace(spec, id=ids[0]), FilterLookup(client))
+        held = (user or {}).get("externalId")
+        if user is not None and spec.external_id and held and held != spec.external_id:
+            raise IdentityError(
+                f"the e-mail {email!r} is linked to {describe_user(user)}, whose externalId is not the "
+                f"{spec.external_id!r} given as external_id; give the user's id if it is the same person."
+            )
+        return user
+
+
+def contact_email(spec: UserSpec) -> str | None:
+    """The e-mail address Atlassian knows the person by: the primary one the spec sets, else an e-mail-like userName."""
+    emails = spec.managed.get(("emails", None)) or []
+    primary = next((item.get("value") for item in emails if isinstance(item, dict) and item.get("primary")), None)
+    if primary:
+        return str(primary)
+    return spec.user_name if spec.user_name and "@" in spec.user_name else None
+
+
+__all__ = ["DirectoryIndex", "FilterLookup", "IdentityError", "LinkedUsers", "UserLookup", "contact_email",
+           "describe_user", "resolve_user"]

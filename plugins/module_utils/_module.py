@@ -30,6 +30,7 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
 from ansible_collections.scimkit.atlassian.plugins.module_utils._http import HttpClient, HttpSettings
 
 if t.TYPE_CHECKING:
+    from ansible_collections.scimkit.atlassian.plugins.module_utils._identity import LinkedUsers
     from ansible_collections.scimkit.atlassian.plugins.module_utils._org import OrgClient
     from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import ScimClient
     from ansible_collections.scimkit.atlassian.plugins.module_utils._token import ClientCredentials, TokenProvider
@@ -257,6 +258,8 @@ class ScimModule:
         self._connection: Connection | None = None
         self._http: HttpClient | None = None
         self._client: ScimClient | None = None
+        self._org: OrgClient | None = None
+        self._org_connection: OrgConnection | None = None
 
     @property
     def check_mode(self) -> bool:
@@ -305,10 +308,31 @@ class ScimModule:
             self._client = ScimClient(self.http, self.connection.base_url or "", self.token_provider())
         return self._client
 
+    def scim_links(self) -> LinkedUsers | None:
+        """The SCIM-link lookup of the organization admin API, when the task (or the environment) names an org and its key.
+
+        Optional for the SCIM modules that take the org options: without both, None. Given on
+        the task (or through module_defaults), one without the other is an error.
+        """
+        from ansible_collections.scimkit.atlassian.plugins.module_utils._identity import LinkedUsers
+        from ansible_collections.scimkit.atlassian.plugins.module_utils._org import OrgClient
+        from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import directory_id_of
+
+        if "org_id" not in self.params:
+            return None
+        if self._org is None:
+            given = any(self.params.get(name) for name in ("org_id", "api_key"))
+            if not given and not all(os.environ.get(ORG_ENVIRONMENT[name]) for name in ("org_id", "api_key")):
+                return None
+            connection = resolve_org_connection(self.params, os.environ)
+            self._hide(connection.api_key)
+            self._org = OrgClient(self.http, connection.admin_base_url, connection.org_id, connection.api_key)
+        return LinkedUsers(self._org, directory_id_of(self.connection.base_url or ""))
+
     @property
     def wrote(self) -> bool:
-        """Whether the server acknowledged any write of this task: then it changed something, even if it fails."""
-        return self._client is not None and self._client.writes_done > 0
+        """Whether a server acknowledged any write of this task: then it changed something, even if it fails."""
+        return any(client is not None and client.writes_done > 0 for client in (self._client, self._org))
 
     def _hide(self, *values: str | None) -> None:
         """Secrets that did not arrive as no_log options (environment, fetched tokens) are masked too."""
@@ -394,8 +418,9 @@ class OrgModule(ScimModule):
         self.module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **kwargs)
         self.params = self.module.params
         self._http = None
-        self._org_connection: OrgConnection | None = None
-        self._org: OrgClient | None = None
+        self._client = None
+        self._org_connection = None
+        self._org = None
 
     @property
     def org_connection(self) -> OrgConnection:

@@ -25,7 +25,7 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
     TransportError,
     summarize_body,
 )
-from ansible_collections.scimkit.atlassian.plugins.module_utils._http import seconds_until
+from ansible_collections.scimkit.atlassian.plugins.module_utils._http import WRITE_METHODS, seconds_until
 
 if t.TYPE_CHECKING:
     from ansible_collections.scimkit.atlassian.plugins.module_utils._http import HttpClient
@@ -165,6 +165,8 @@ class OrgClient:
         self.org_id = org_id
         self._api_key = api_key
         self._read_posts: set[str] = set()
+        # Writes the server acknowledged: a task that fails after one still reports changed.
+        self.writes_done = 0
         for prefix in ("/admin/", "/users/"):
             http.retry_writes_only_on_429(self.base_url + prefix)
 
@@ -183,6 +185,8 @@ class OrgClient:
             data = json.dumps(body).encode()
         response = self._http.request(method, self.base_url + path, params=params, data=data, headers=headers)
         self._respect_rate_limit(response)
+        if method in WRITE_METHODS and path not in self._read_posts and response.status_code < 300:
+            self.writes_done += 1
         if response.status_code >= 400:
             raise parse_org_error(response.status_code, response.text, response.headers.get("Content-Type"),
                                   method, path)

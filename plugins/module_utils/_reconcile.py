@@ -15,7 +15,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError
-from ansible_collections.scimkit.atlassian.plugins.module_utils._identity import FilterLookup, resolve_user
+from ansible_collections.scimkit.atlassian.plugins.module_utils._identity import FilterLookup, LinkedUsers, resolve_user
 from ansible_collections.scimkit.atlassian.plugins.module_utils._outcome import Outcome
 from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import USERS
 from ansible_collections.scimkit.atlassian.plugins.module_utils._users import (
@@ -38,7 +38,8 @@ HIDDEN_USER_HINT = (
     "Atlassian hides deactivated and unlinked users from SCIM searches and listings, and answers 409 when the "
     "e-mail address belongs to an Atlassian account outside this directory. To bring back (rehire) a user it "
     "hides, give the user's SCIM id with the id option: your identity provider keeps it for every user it "
-    "provisioned, and Atlassian's organization admin API returns it from its SCIM-link lookup by e-mail."
+    "provisioned, and Atlassian's organization admin API returns it from its SCIM-link lookup by e-mail "
+    "(scimkit.atlassian.scim_link_info). Given org_id and api_key, this module does that lookup itself."
 )
 
 
@@ -64,8 +65,13 @@ def update_user(client: ScimClient, current: dict[str, t.Any], changes: list[Cha
 
 
 def reconcile_user(client: ScimClient, spec: UserSpec, *, check_mode: bool,
-                   current: dict[str, t.Any] | None = None, looked_up: bool = False) -> Outcome:
-    """Make one user match ``spec``. ``current``/``looked_up`` let a bulk caller pass a prefetched user."""
+                   current: dict[str, t.Any] | None = None, looked_up: bool = False,
+                   links: LinkedUsers | None = None) -> Outcome:
+    """Make one user match ``spec``. ``current``/``looked_up`` let a bulk caller pass a prefetched user.
+
+    ``links`` (when the organization admin API is configured) finds a user whose create is
+    refused with 409 although the SCIM filters cannot see them: a hidden user being rehired.
+    """
     if not looked_up:
         current = find_user(client, spec)
 
@@ -86,12 +92,24 @@ def reconcile_user(client: ScimClient, spec: UserSpec, *, check_mode: bool,
         after = managed_view(spec, payload)
         if check_mode:
             return Outcome("created", payload, after=after)
-        created = client.create(USERS, payload, find_existing=lambda: find_user(client, spec),
+        linked: list[dict[str, t.Any]] = []
+
+        def find_existing() -> dict[str, t.Any] | None:
+            found = find_user(client, spec)
+            if found is None and links is not None:
+                found = links.find(client, spec)
+                linked.extend([found] if found else [])
+            return found
+
+        created = client.create(USERS, payload, find_existing=find_existing,
                                 describe=f"user {spec.user_name!r}", conflict_hint=HIDDEN_USER_HINT)
         # A create resolved to an existing user may still differ from the spec.
         changes = plan_update(spec, created)
         if changes:
             created = update_user(client, created, changes, apply_changes(created, changes))
+        if linked:  # someone Atlassian hides, found through the SCIM links: an update (a rehire), not a create
+            return Outcome(describe_action(changes) if changes else "unchanged", created,
+                           before=managed_view(spec, linked[0]), after=managed_view(spec, created))
         return Outcome("created", created, after=after)
     changes = plan_update(spec, current)
     before = managed_view(spec, current)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
     ApiError,
@@ -20,6 +20,8 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
     TransportError,
     summarize_body,
 )
+
+from ansible_collections.scimkit.atlassian.plugins.module_utils._http import WRITE_METHODS
 
 if t.TYPE_CHECKING:
     from ansible_collections.scimkit.atlassian.plugins.module_utils._http import HttpClient
@@ -40,8 +42,6 @@ PAGE_SIZE = 100
 # or that the transport retries for every other method (429, 503): a create resolves them by
 # a lookup, then another POST only if the lookup proves the resource absent.
 _AMBIGUOUS_STATUSES = frozenset({429, 500, 502, 503, 504})
-# Methods that change the directory: a task that sent one that was answered 2xx has changed something.
-_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 _HINTS = {
     401: " Check that the access token or SCIM API key is valid and has not expired "
@@ -129,7 +129,7 @@ class ScimClient:
                 self._tokens.invalidate(token)
                 continue
             break
-        if method in _WRITE_METHODS and response.status_code < 300:
+        if method in WRITE_METHODS and response.status_code < 300:
             self.writes_done += 1  # an int add under the GIL; only ever compared with 0
         if response.status_code >= 400:
             raise parse_error(response.status_code, response.text, response.headers.get("Content-Type"), method, path)
@@ -402,6 +402,12 @@ def _as_int(value: t.Any) -> int | None:
         return None
 
 
+def directory_id_of(base_url: str) -> str | None:
+    """The directory id in an Atlassian SCIM base URL (``.../scim/directory/<id>``); None for another server's URL."""
+    parts = [unquote(part) for part in urlsplit(base_url).path.rstrip("/").split("/")]
+    return parts[-1] if len(parts) >= 3 and parts[-3:-1] == ["scim", "directory"] and parts[-1] else None
+
+
 def directory_url(directory_id: str) -> str:
     """Atlassian's SCIM base URL for a directory id."""
     return ATLASSIAN_SCIM_URL.format(directory_id=quote(directory_id, safe=""))
@@ -416,6 +422,7 @@ __all__ = [
     "ScimClient",
     "USERS",
     "USER_SCHEMA",
+    "directory_id_of",
     "directory_url",
     "filter_eq",
     "parse_error",

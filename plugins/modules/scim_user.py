@@ -32,7 +32,8 @@ extends_documentation_fragment:
   - scimkit.atlassian.connection
   - scimkit.atlassian.auth
   - scimkit.atlassian.attributes
-  - scimkit.atlassian.attributes.actiongroup_scim
+  - scimkit.atlassian.attributes.actiongroup_scim_and_org
+  - scimkit.atlassian.org.scim_links
 attributes:
   check_mode:
     support: full
@@ -270,19 +271,20 @@ diff:
 
 import copy
 
-from ansible_collections.scimkit.atlassian.plugins.module_utils._module import ScimModule
+from ansible_collections.scimkit.atlassian.plugins.module_utils._module import ScimModule, org_connection_spec
 from ansible_collections.scimkit.atlassian.plugins.module_utils._reconcile import reconcile_user
 from ansible_collections.scimkit.atlassian.plugins.module_utils._users import USER_ARGUMENT_SPEC, user_spec
 
 
 def ensure_user(scim: ScimModule) -> dict:
-    outcome = reconcile_user(scim.client, user_spec(scim.params), check_mode=scim.check_mode)
+    spec = user_spec(scim.params)
+    outcome = reconcile_user(scim.client, spec, check_mode=scim.check_mode, links=scim.scim_links())
     return outcome.module_result("user", diff=scim.diff_mode)
 
 
 def main() -> None:
     ScimModule(
-        copy.deepcopy(USER_ARGUMENT_SPEC),
+        {**copy.deepcopy(USER_ARGUMENT_SPEC), **org_connection_spec()},
         mutually_exclusive=[("email", "emails")],
         required_one_of=[("user_name", "external_id", "id")],
     ).run(ensure_user)

@@ -31,7 +31,8 @@ extends_documentation_fragment:
   - scimkit.atlassian.connection
   - scimkit.atlassian.auth
   - scimkit.atlassian.attributes
-  - scimkit.atlassian.attributes.actiongroup_scim
+  - scimkit.atlassian.attributes.actiongroup_scim_and_org
+  - scimkit.atlassian.org.scim_links
 attributes:
   check_mode:
     support: full
@@ -307,7 +308,7 @@ import copy
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._bulk import diff_view, read_users_file, reconcile_users
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError, ScimKitError
-from ansible_collections.scimkit.atlassian.plugins.module_utils._module import ScimModule
+from ansible_collections.scimkit.atlassian.plugins.module_utils._module import ScimModule, org_connection_spec
 from ansible_collections.scimkit.atlassian.plugins.module_utils._users import USER_ARGUMENT_SPEC
 
 
@@ -322,7 +323,7 @@ def ensure_users(scim: ScimModule) -> dict:
     result = reconcile_users(
         scim.client, users, check_mode=scim.check_mode, concurrency=params["concurrency"],
         purge=params["purge"], purge_action=params["purge_action"], max_purge=params["max_purge"],
-        diff=scim.diff_mode,
+        diff=scim.diff_mode, links=scim.scim_links(),
     )
     output = {"changed": result.changed or scim.wrote, **result.outcomes, "failures": [f.as_dict() for f in result.failures]}
     if scim.diff_mode:
@@ -341,6 +342,7 @@ def main() -> None:
             "purge": {"type": "bool", "default": False},
             "purge_action": {"type": "str", "default": "deactivate", "choices": ["deactivate", "delete"]},
             "max_purge": {"type": "int", "default": 10},
+            **org_connection_spec(),
         },
         pool_size=MAX_CONCURRENCY,
         mutually_exclusive=[("users", "users_file")],

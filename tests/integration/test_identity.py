@@ -151,3 +151,24 @@ def test_rehiring_someone_atlassian_hides_needs_the_id_and_says_where_to_find_it
     assert with_id["changed"] and with_id["action"] == "updated"
     sandbox.configure(hide_inactive=False)
     assert [(user["id"], user["active"]) for user in scim.users()] == [(olga["id"], True)]
+
+
+def test_rehiring_someone_atlassian_hides_works_through_the_scim_links(run_for_result, sandbox, scim):
+    sandbox.configure(hide_inactive=True)
+    olga = existing(scim, "olga@example.com", active=False)
+    pete = existing(scim, "pete@example.com", active=False, externalId="HR-P")
+    rehire = [{"user_name": "olga@example.com", "email": "olga@example.com", "active": True}]
+    bulk = [{"user_name": "pete@example.com", "email": "pete@example.com", "external_id": "HR-P", "active": True}]
+    result = run_for_result("identity/rehire.yml", people=rehire, bulk_people=bulk)
+    [single], bulk_result = result["single"], result["bulk"]
+    assert not single.get("failed"), single["msg"]
+    assert single["changed"] and single["action"] == "updated" and single["user"]["id"] == olga["id"]
+    assert not bulk_result.get("failed"), bulk_result["msg"]
+    assert bulk_result["updated"] == ["pete@example.com"] and bulk_result["created"] == []
+    assert sandbox.stats()["scim_requests"].get("PATCH") == 2
+
+    again = run_for_result("identity/rehire.yml", people=rehire, bulk_people=bulk)
+    assert [again["single"][0]["action"], again["bulk"]["unchanged"]] == ["unchanged", ["pete@example.com"]]
+    sandbox.configure(hide_inactive=False)
+    assert sorted((user["id"], user["active"]) for user in scim.users()) == sorted(
+        [(olga["id"], True), (pete["id"], True)])

@@ -4,7 +4,7 @@
 """Check that meta/runtime.yml's action groups match the modules' docs (style guide section 9).
 
 A module is in the action group NAME exactly when its DOCUMENTATION extends the doc fragment
-``scimkit.atlassian.attributes.actiongroup_NAME``, and each group is listed in alphabetical order
+``scimkit.atlassian.attributes.actiongroup_NAME`` (or ``actiongroup_NAME_and_OTHER``), and each group is listed in alphabetical order
 without duplicates. ansible-test does not check this; a module missing from its group silently
 ignores ``module_defaults: {group/scimkit.atlassian.NAME: ...}`` (community.hashi_vault issue
 #251), which is the bug this prevents.
@@ -39,7 +39,9 @@ def documented_groups(path: Path) -> set[str] | None:
             fragments = doc.get("extends_documentation_fragment") or []
             if isinstance(fragments, str):
                 fragments = [fragments]
-            return {f[len(FRAGMENT_PREFIX):] for f in fragments if f.startswith(FRAGMENT_PREFIX)}
+            # actiongroup_scim_and_org: a module in both groups.
+            return {group for f in fragments if f.startswith(FRAGMENT_PREFIX)
+                    for group in f[len(FRAGMENT_PREFIX):].split("_and_")}
     return None
 
 
