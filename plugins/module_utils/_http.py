@@ -10,11 +10,16 @@ Retries are urllib3's ``Retry`` (bounded, exponential backoff, honours ``Retry-A
 two additions: a 429 is retried for every method, because the server did not act on the
 request; and every pause is published through a shared :class:`BackoffGate`, so that when
 one worker of a bulk run is told to slow down, all of them do.
+
+What a server can make this client do is bounded: no redirect is ever followed (a 3xx is an
+error naming its ``Location``), no answer is read past :data:`MAX_RESPONSE_BYTES`, and
+``timeout`` bounds the whole request, the complete answer included, not each socket read.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import ssl
 import threading
 import time
@@ -32,7 +37,7 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
 try:
     import requests
     from requests.adapters import HTTPAdapter
-    from urllib3.util.retry import Retry
+    from urllib3.util.retry import RequestHistory, Retry
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR: str | None = traceback.format_exc()
@@ -52,6 +57,11 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
 # A Retry-After longer than this is not waited for in full; the next answer says again.
 MAX_RETRY_AFTER = 120.0
+# The largest answer read, after decompression. A page of 100 users with every attribute is
+# well under 1 MiB; anything near this cap is a broken or hostile server, not a directory.
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+# An answer is read in pieces this size at most, so the request's deadline is checked often.
+_READ_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,7 @@ class HttpSettings:
     backoff_factor: float = 0.5
     backoff_max: float = 30.0
     pool_size: int = 10
+    max_response_bytes: int = MAX_RESPONSE_BYTES
 
 
 class BackoffGate:
@@ -195,15 +206,18 @@ class HttpClient:
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
 
-    def _adapter(self, allowed_methods: t.Collection[str]) -> _GatedAdapter:
-        retries = self.settings.max_retries
+    def _adapter(self, allowed_methods: t.Collection[str], retries: int | None = None) -> _GatedAdapter:
+        retry = self._retry(allowed_methods, self.settings.max_retries if retries is None else retries)
+        return _GatedAdapter(self.gate, max_retries=retry, pool_connections=4, pool_maxsize=self.settings.pool_size)
+
+    def _retry(self, allowed_methods: t.Collection[str], retries: int) -> _GatedRetry:
         retry = _GatedRetry(
             total=retries,
             connect=retries,
             read=retries,
             status=retries,
             other=0,
-            redirect=3,
+            redirect=0,
             allowed_methods=frozenset(allowed_methods),
             status_forcelist=RETRY_STATUSES,
             backoff_factor=self.settings.backoff_factor,
@@ -214,23 +228,48 @@ class HttpClient:
             raise_on_redirect=False,
         )
         retry.gate = self.gate
-        return _GatedAdapter(self.gate, max_retries=retry, pool_connections=4, pool_maxsize=self.settings.pool_size)
+        return retry
 
-    def retry_posts_to(self, url: str) -> None:
-        """Let POSTs to ``url`` be retried like reads.
+    def send_once_to(self, url: str) -> None:
+        """Never let the transport resend a request to ``url``; the caller retries it itself.
 
-        Meant for a token endpoint: asking twice for a token changes nothing anywhere.
+        Meant for a token endpoint: a resent client assertion carries a ``jti`` the server
+        may already have consumed, so each new attempt must be a newly signed request.
         """
-        self.session.mount(url, self._adapter(IDEMPOTENT_METHODS | {"POST"}))
+        self.session.mount(url, self._adapter(IDEMPOTENT_METHODS, retries=0))
+
+    def pause_before_retry(self, attempt: int, response: t.Any = None) -> None:
+        """Wait before resending a request that the caller retries itself (``attempt`` 1 is the first resend).
+
+        The pause is the one urllib3's Retry takes before the same resend: exponential backoff
+        or the answer's ``Retry-After``, shared with every other request through the gate.
+        """
+        history = tuple(RequestHistory(None, None, None, None, None) for _attempt in range(attempt))
+        self._retry(IDEMPOTENT_METHODS, self.settings.max_retries).new(history=history).sleep(response)
 
     def request(self, method: str, url: str, **kwargs: t.Any) -> t.Any:
-        """Send one request; raise TransportError when no HTTP answer came back."""
-        kwargs.setdefault("timeout", self.settings.timeout)
+        """Send one request and read its whole answer; raise TransportError when no usable answer came back.
+
+        The answer is read here, within the deadline and the size cap, so the response returned
+        holds its body already (``.content``, ``.text`` and ``.json()`` work as usual). A 3xx
+        answer raises: a redirect is never followed, whatever its status or target.
+        """
+        deadline = time.monotonic() + self.settings.timeout
         kwargs.setdefault("verify", self._verify)
         where = origin_of(url)
         kwargs.setdefault("proxies", self._proxies_for(where))
         try:
-            return self.session.request(method, url, **kwargs)
+            response = self.session.request(method, url, timeout=self.settings.timeout, allow_redirects=False,
+                                            stream=True, **kwargs)
+            try:
+                if 300 <= response.status_code < 400:
+                    raise _redirect_error(method, url, response)
+                response._content = self._read_body(response, deadline, method, url)
+                # Read to the end: close() hands the connection back to the pool instead of dropping it.
+                response._content_consumed = True
+            finally:
+                response.close()
+            return response
         except requests.exceptions.SSLError as exc:
             raise TransportError(
                 f"TLS verification failed for {where}: {_reason(exc)}. "
@@ -242,7 +281,7 @@ class HttpClient:
             raise TransportError(
                 f"Timed out connecting to {where} after {self.settings.timeout:g} s.", maybe_applied=False
             ) from None
-        except requests.exceptions.ReadTimeout:
+        except (requests.exceptions.ReadTimeout, requests.exceptions.Timeout, socket.timeout, TimeoutError):
             raise TransportError(
                 f"{method} {url} got no answer within {self.settings.timeout:g} s (timeout).", maybe_applied=True
             ) from None
@@ -263,6 +302,34 @@ class HttpClient:
                 "CURL_CA_BUNDLE in the environment; fix or unset it, or give ca_path."
             ) from None
 
+    def _read_body(self, response: t.Any, deadline: float, method: str, url: str) -> bytes:
+        """The decoded body, read in pieces, each socket read bounded by the time left; capped in size."""
+        limit = self.settings.max_response_bytes
+        declared = _as_int(response.headers.get("Content-Length"))
+        if declared is not None and declared > limit and not response.headers.get("Content-Encoding"):
+            raise _too_large(method, url, limit)
+        raw = response.raw
+        read = getattr(raw, "read1", None) or raw.read
+        body = bytearray()
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise socket.timeout()
+            _set_socket_timeout(raw, remaining)
+            try:
+                piece = read(_READ_CHUNK, decode_content=True)
+            except Exception as exc:  # urllib3 wraps socket errors in its own ReadTimeoutError/ProtocolError
+                if "timed out" in str(exc).lower():
+                    raise socket.timeout() from None
+                raise requests.exceptions.ConnectionError(exc) from None
+            if not piece:
+                if raw.closed:
+                    return bytes(body)
+                continue  # a compressed piece that decoded to nothing yet
+            body += piece
+            if len(body) > limit:
+                raise _too_large(method, url, limit)
+
     def _proxies_for(self, origin: str) -> dict[str, str]:
         """The proxies the environment names for ``origin`` (HTTPS_PROXY, NO_PROXY, ...), read once per origin."""
         if origin not in self._proxies:
@@ -271,6 +338,42 @@ class HttpClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _redirect_error(method: str, url: str, response: t.Any) -> TransportError:
+    """A 3xx is never followed: the request, its token or assertion, would go where nobody checked."""
+    location = response.headers.get("Location") or "(no Location header)"
+    return TransportError(
+        f"{method} {url} was answered HTTP {response.status_code} redirecting to {location}. Redirects are "
+        "never followed, so that credentials and personal data go only to the address the task names: "
+        "set the URL to the final address.",
+        maybe_applied=response.status_code not in (301, 302, 303, 307, 308),
+        retryable=False,
+    )
+
+
+def _too_large(method: str, url: str, limit: int) -> TransportError:
+    return TransportError(
+        f"{method} {url} answered with more than {limit // (1024 * 1024)} MiB, more than any SCIM or token "
+        "answer needs; the rest was not read. Check that the URL names a SCIM or token endpoint.",
+        maybe_applied=True,
+        retryable=False,
+    )
+
+
+def _set_socket_timeout(raw: t.Any, seconds: float) -> None:
+    """Bound the next socket read by the time the request has left (urllib3 sets the full timeout per read)."""
+    connection = getattr(raw, "_connection", None) or getattr(raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        sock.settimeout(max(seconds, 0.001))
+
+
+def _as_int(value: t.Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _never_sent(exc: Exception) -> bool:
@@ -302,6 +405,7 @@ __all__ = [
     "HAS_REQUESTS",
     "HttpClient",
     "HttpSettings",
+    "MAX_RESPONSE_BYTES",
     "REQUESTS_IMPORT_ERROR",
     "USER_AGENT",
     "origin_of",
