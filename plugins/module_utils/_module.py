@@ -284,6 +284,9 @@ class ScimModule:
         self._connection: Connection | None = None
         self._http: HttpClient | None = None
         self._client: ScimClient | None = None
+        # A password in attributes is refused (see _users.WRITE_ONLY), but the refusal echoes the
+        # task's arguments: mask the value there too.
+        self._hide(*_write_only_values(self.params))
 
     @property
     def check_mode(self) -> bool:
@@ -357,6 +360,25 @@ class ScimModule:
             if self._http is not None:
                 self._http.close()
         self.module.exit_json(invocation=invocation, **result)
+
+
+def _write_only_values(value: t.Any) -> list[str]:
+    """The values of every ``password``-like key anywhere in the options (attributes, scim_users' items)."""
+    from ansible_collections.scimkit.atlassian.plugins.module_utils._users import WRITE_ONLY
+
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if isinstance(key, str) and key.casefold() in WRITE_ONLY and isinstance(inner, (str, int)):
+                    found.append(str(inner))
+                else:
+                    stack.append(inner)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
 
 
 def _without_unset_suboptions(params: dict[str, t.Any]) -> dict[str, t.Any]:

@@ -58,8 +58,8 @@ RETRY_TOKEN_STATUSES = frozenset({429, 500, 502, 503, 504})
 # general and what to look at; it never claims to know which of several causes applies.
 _ERROR_HINTS = {
     "invalid_client": (" invalid_client means the server did not authenticate the client. Usual causes: an "
-                       "unknown client_id, a client secret or signing key other than the one registered "
-                       "(with key_id naming it), or a clock far off."),
+                       "unknown client_id; a private key other than the one registered for key_id, or a wrong "
+                       "client secret; or the machine's clock far off."),
     "unauthorized_client": " unauthorized_client means this client may not use the client-credentials grant.",
     "invalid_grant": " invalid_grant means the server refused the grant or the assertion it carried.",
     "invalid_scope": " invalid_scope: check the scope option (Atlassian's SCIM API needs manage:directory).",
@@ -67,8 +67,12 @@ _ERROR_HINTS = {
                         "token_request_format (json for Atlassian, form for most other servers)."),
     "unsupported_grant_type": " unsupported_grant_type means this server does not offer the client-credentials grant.",
 }
-# Said instead of the usual causes when the server's description names another one.
+# Said instead of the usual causes when the server's description names a cause of its own
+# ("jti replayed", "unknown kid ..."): guessing at keys and clocks then only misleads.
 _DESCRIBED_HINT = " The server's own description above tells the cause."
+# Descriptions that only restate the error, and so name no cause.
+_GENERIC_DESCRIPTIONS = frozenset({"", "client authentication failed", "invalid client", "invalid_client",
+                                   "unauthorized", "unauthorized client", "authentication failed"})
 
 
 @dataclass(frozen=True)
@@ -285,7 +289,7 @@ def parse_token_response(status: int, text: str, content_type: str | None, token
 def _error_hint(error: str, description: str | None) -> str:
     """What ``error`` usually means; the usual causes only when the server named none itself."""
     hint = _ERROR_HINTS.get(error, "")
-    if error == "invalid_client" and description:
+    if error == "invalid_client" and (description or "").strip().rstrip(".").casefold() not in _GENERIC_DESCRIPTIONS:
         return " invalid_client means the server did not authenticate the client." + _DESCRIBED_HINT
     return hint
 

@@ -153,7 +153,9 @@ def test_successful_token_response():
          r"HTTP 401 invalid_client: unknown kid abc\. invalid_client means the server did not authenticate the client\. "
          r"The server's own description above tells the cause\.$"),
         (401, '{"error": "invalid_client"}', "application/json",
-         r"HTTP 401 invalid_client\. invalid_client means .* Usual causes: an unknown client_id, .*key_id.*clock"),
+         r"HTTP 401 invalid_client\. invalid_client means .* Usual causes: an unknown client_id; .*key_id.*clock"),
+        (400, '{"error": "invalid_client", "error_description": "Client authentication failed"}', "application/json",
+         r"HTTP 400 invalid_client: Client authentication failed\. .* Usual causes: an unknown client_id; .*key_id.*clock"),
         (400, '{"error": "invalid_scope"}', "application/json", "invalid_scope.*manage:directory"),
         (500, "<html><body><h1>Internal Server Error</h1></body></html>", "text/html",
          r"HTTP 500 with a non-JSON body \(text/html\): 'Internal Server Error'"),
