@@ -19,7 +19,6 @@ error naming its ``Location``), no answer is read past :data:`MAX_RESPONSE_BYTES
 from __future__ import annotations
 
 import os
-import socket
 import ssl
 import threading
 import time
@@ -253,7 +252,22 @@ class HttpClient:
         The answer is read here, within the deadline and the size cap, so the response returned
         holds its body already (``.content``, ``.text`` and ``.json()`` work as usual). A 3xx
         answer raises: a redirect is never followed, whatever its status or target.
+
+        urllib3 retries what fails before the body (connecting, the status line, the headers);
+        the body is read here, so an idempotent request whose body broke off or ran past the
+        deadline is sent again here, within the same ``max_retries`` and with the same backoff.
         """
+        attempt = 0
+        while True:
+            try:
+                return self._request_once(method, url, **kwargs)
+            except _BodyReadError:
+                if method.upper() not in IDEMPOTENT_METHODS or attempt >= self.settings.max_retries:
+                    raise
+                attempt += 1
+                self.pause_before_retry(attempt)
+
+    def _request_once(self, method: str, url: str, **kwargs: t.Any) -> t.Any:
         deadline = time.monotonic() + self.settings.timeout
         kwargs.setdefault("verify", self._verify)
         where = origin_of(url)
@@ -281,7 +295,7 @@ class HttpClient:
             raise TransportError(
                 f"Timed out connecting to {where} after {self.settings.timeout:g} s.", maybe_applied=False
             ) from None
-        except (requests.exceptions.ReadTimeout, requests.exceptions.Timeout, socket.timeout, TimeoutError):
+        except requests.exceptions.ReadTimeout:
             raise TransportError(
                 f"{method} {url} got no answer within {self.settings.timeout:g} s (timeout).", maybe_applied=True
             ) from None
@@ -314,14 +328,17 @@ class HttpClient:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise socket.timeout()
+                raise self._timed_out(method, url)
             _set_socket_timeout(raw, remaining)
             try:
                 piece = read(_READ_CHUNK, decode_content=True)
             except Exception as exc:  # urllib3 wraps socket errors in its own ReadTimeoutError/ProtocolError
                 if "timed out" in str(exc).lower():
-                    raise socket.timeout() from None
-                raise requests.exceptions.ConnectionError(exc) from None
+                    raise self._timed_out(method, url) from None
+                raise _BodyReadError(
+                    f"The connection to {origin_of(url)} broke during {method} {urlsplit(url).path}: {_reason(exc)}.",
+                    maybe_applied=True,
+                ) from None
             if not piece:
                 if raw.closed:
                     return bytes(body)
@@ -329,6 +346,10 @@ class HttpClient:
             body += piece
             if len(body) > limit:
                 raise _too_large(method, url, limit)
+
+    def _timed_out(self, method: str, url: str) -> TransportError:
+        return _BodyReadError(f"{method} {url} got no answer within {self.settings.timeout:g} s (timeout).",
+                              maybe_applied=True)
 
     def _proxies_for(self, origin: str) -> dict[str, str]:
         """The proxies the environment names for ``origin`` (HTTPS_PROXY, NO_PROXY, ...), read once per origin."""
@@ -338,6 +359,10 @@ class HttpClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+class _BodyReadError(TransportError):
+    """The status and headers came, the body did not (in time, or whole)."""
 
 
 def _redirect_error(method: str, url: str, response: t.Any) -> TransportError:

@@ -289,10 +289,12 @@ class DripServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, *, size, piece=1, interval=0.0, declare_length=True, headers_first=True):
+    def __init__(self, *, size, piece=1, interval=0.0, declare_length=True, break_off=0):
         super().__init__(("127.0.0.1", 0), DripHandler)
         self.size, self.piece, self.interval = size, piece, interval
         self.declare_length = declare_length
+        self.break_off = break_off  # this many answers stop half-way and close the connection
+        self.answered = 0
         self.stopped = threading.Event()
 
     @property
@@ -306,7 +308,7 @@ class DripHandler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def do_GET(self):
+    def _answer(self):
         srv = self.server
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -316,8 +318,10 @@ class DripHandler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         sent = 0
+        srv.answered += 1
+        stop_at = srv.size // 2 if srv.answered <= srv.break_off else srv.size
         try:
-            while sent < srv.size and not srv.stopped.is_set():
+            while sent < stop_at and not srv.stopped.is_set():
                 chunk = min(srv.piece, srv.size - sent)
                 self.wfile.write(b" " * chunk)
                 self.wfile.flush()
@@ -327,6 +331,8 @@ class DripHandler(BaseHTTPRequestHandler):
         except OSError:
             pass  # the client gave up, as it should
         self.close_connection = True
+
+    do_GET = do_POST = do_DELETE = _answer
 
 
 @pytest.fixture
@@ -378,3 +384,15 @@ def test_connections_are_reused_after_a_whole_answer(server):
     for _attempt in range(3):
         assert http.request("GET", server.url + "/Users").json() == {}
     assert len(server.peers) == 1  # one keep-alive connection for the three requests
+
+
+@pytest.mark.parametrize(("method", "sent"), [("GET", 3), ("DELETE", 3), ("POST", 1)])
+def test_a_body_that_breaks_off_is_retried_for_idempotent_methods_only(drip, method, sent):
+    srv = drip(size=1000, piece=100, break_off=2)
+    http = client()
+    if method == "POST":
+        with pytest.raises(TransportError, match="broke during POST /Users"):
+            http.request(method, srv.url + "/Users")
+    else:
+        assert len(http.request(method, srv.url + "/Users").content) == 1000
+    assert srv.answered == sent
