@@ -73,10 +73,10 @@ def check_id(value: t.Any, option: str) -> None:
     Percent-encoding does not help: many servers decode ``%2F`` and ``%2E`` before routing.
     """
     text = str(value) if value is not None else ""
-    if not text.strip() or text in (".", "..") or "/" in text or "\\" in text:
+    if not text.strip() or text in (".", "..") or "/" in text:
         raise ConfigError(
             f"{option} {text!r} is not a SCIM id: an id must be one path segment, not empty, '.' or '..', "
-            "and without '/' or '\\'."
+            "and without '/'."
         )
 
 
