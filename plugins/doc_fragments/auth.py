@@ -26,6 +26,9 @@ options:
     description:
       - A file holding the PEM private key, instead of O(private_key).
       - If not set, the E(ATLASSIAN_PRIVATE_KEY_PATH) environment variable is used.
+      - The module reads the file on the machine it runs on and cannot decrypt Ansible Vault. For a
+        vault-encrypted key use O(private_key) with C({{ lookup('ansible.builtin.file', 'path/to/key.pem') }}),
+        which decrypts it on the controller.
     type: path
   private_key_passphrase:
     description:
@@ -77,7 +80,8 @@ options:
     choices: [json, form]
   assertion_lifetime:
     description:
-      - Seconds until the signed assertion expires. Each token request signs a fresh assertion with a new C(jti).
+      - Seconds until the signed assertion expires, at most V(3600). Each token request, a retried one
+        included, signs a fresh assertion with a new C(jti).
     type: int
     default: 300
   validate_certs:
@@ -99,7 +103,9 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for each HTTP request to connect and for each answer.
+      - Seconds that each HTTP request may take as a whole, connecting, sending and reading the complete
+        answer included (each retry gets this time again).
+      - Redirects are never followed; an answer larger than 16 MiB is refused.
     type: int
     default: 30
   max_retries:
@@ -107,6 +113,8 @@ options:
       - How often a request is retried after HTTP 429, 502, 503 or 504 or a connection error,
         with exponential backoff that honours C(Retry-After).
       - A create (POST) is never resent blindly; after a lost answer the module first looks whether it took effect.
+      - A token request is never resent as it was; after a lost answer, HTTP 429 or 5xx it is sent again with a
+        newly signed assertion.
     type: int
     default: 5
 requirements:

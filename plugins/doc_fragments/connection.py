@@ -33,6 +33,8 @@ options:
       - Exactly one of O(access_token) and O(client_id) is required. With O(client_id) the module
         fetches a token itself; in a play with many tasks, fetch one with
         M(scimkit.atlassian.oauth_token) and pass it here instead.
+      - Pass the token itself, V({{ token.access_token }}), not the whole registered result; a value that
+        starts with C({) is refused before any request.
     type: str
 notes:
   - Options set on the task, or through C(module_defaults), take precedence over the environment

@@ -48,9 +48,12 @@ class TransportError(ScimKitError):
     answer was lost; a create must then look before it tries again.
     """
 
-    def __init__(self, message: str, *, maybe_applied: bool) -> None:
+    def __init__(self, message: str, *, maybe_applied: bool, retryable: bool = True) -> None:
         super().__init__(message)
         self.maybe_applied = maybe_applied
+        # False when the server did answer, unusably (a redirect, an oversized body): asking again
+        # would get the same answer.
+        self.retryable = retryable
 
 
 class TokenError(ScimKitError):
@@ -92,8 +95,20 @@ class ConflictError(ScimKitError):
     """A resource could be neither created nor found (Atlassian hides some users)."""
 
 
-_TAG = re.compile(r"<[^>]*>")
+# A tag cannot contain "<": each match attempt stops at the next "<", so the scan is linear
+# (``<[^>]*>`` rescans to the end from every "<" of a body without ">", which is quadratic).
+_TAG = re.compile(r"<[^<>]*>")
 _SPACE = re.compile(r"\s+")
+# Only this much of an error body is ever looked at: an excerpt needs no more, whatever the server sent.
+MAX_EXCERPT_SOURCE = 4096
+# An error answer (status 400 and up) is parsed from at most this much of its body; real error
+# documents (SCIM, OAuth) are a few hundred bytes.
+MAX_ERROR_BODY = 64 * 1024
+
+
+def error_body(text: str) -> str:
+    """The part of an error answer's body that is parsed at all."""
+    return text[:MAX_ERROR_BODY]
 
 
 def summarize_body(text: str, content_type: str | None, limit: int = 160) -> str:
@@ -102,6 +117,7 @@ def summarize_body(text: str, content_type: str | None, limit: int = 160) -> str
     Error pages from proxies ("502 Bad Gateway") tell the user a lot in a few words,
     so keep a short excerpt with markup removed rather than the raw page.
     """
+    text = text[:MAX_EXCERPT_SOURCE]
     if not text.strip():
         return "an empty body"
     excerpt = _SPACE.sub(" ", _TAG.sub(" ", text)).strip()
@@ -121,5 +137,6 @@ __all__ = [
     "ScimKitError",
     "TokenError",
     "TransportError",
+    "error_body",
     "summarize_body",
 ]

@@ -23,7 +23,7 @@ import typing as t
 from dataclasses import dataclass
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError, ScimKitError
-from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import GROUP_SCHEMA, filter_eq
+from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import GROUP_SCHEMA, check_id, filter_eq
 
 # Most member changes (removals, and values of an add) sent in one PATCH request. Atlassian
 # documents no limit (fact sheet section 4.2); 100 matches its page size, so no request carries
@@ -61,8 +61,12 @@ def group_spec(options: dict[str, t.Any]) -> GroupSpec:
         members = tuple(str(value) for value in members)
         if any(not value.strip() for value in members):
             raise ConfigError("members holds an empty value; give user names or SCIM user ids.")
+        for value in members:  # each is also tried as an id, so it must be one path segment
+            check_id(value, "members item")
     if options.get("purge_members") and members is None:
         raise ConfigError("purge_members needs members: give the exact list, or members: [] to remove every member.")
+    if options.get("id") is not None:
+        check_id(options["id"], "id")
     spec = GroupSpec(
         state=options.get("state") or "present",
         id=options.get("id") or None,

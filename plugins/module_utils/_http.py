@@ -10,6 +10,10 @@ Retries are urllib3's ``Retry`` (bounded, exponential backoff, honours ``Retry-A
 two additions: a 429 is retried for every method, because the server did not act on the
 request; and every pause is published through a shared :class:`BackoffGate`, so that when
 one worker of a bulk run is told to slow down, all of them do.
+
+What a server can make this client do is bounded: no redirect is ever followed (a 3xx is an
+error naming its ``Location``), no answer is read past :data:`MAX_RESPONSE_BYTES`, and
+``timeout`` bounds the whole request, the complete answer included, not each socket read.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import traceback
 import typing as t
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
     ConfigError,
@@ -56,6 +60,11 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATC
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # A Retry-After longer than this is not waited for in full; the next answer says again.
 MAX_RETRY_AFTER = 120.0
+# The largest answer read, after decompression. A page of 100 users with every attribute is
+# well under 1 MiB; anything near this cap is a broken or hostile server, not a directory.
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+# An answer is read in pieces this size at most, so the request's deadline is checked often.
+_READ_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,7 @@ class HttpSettings:
     backoff_factor: float = 0.5
     backoff_max: float = 30.0
     pool_size: int = 10
+    max_response_bytes: int = MAX_RESPONSE_BYTES
 
 
 class BackoffGate:
@@ -186,6 +196,21 @@ class _GatedAdapter(HTTPAdapter):  # type: ignore[misc,valid-type]
         return super().send(request, *args, **kwargs)
 
 
+def path_segment(value: t.Any, option: str, *, kind: str = "id") -> str:
+    """``value`` as one URL path segment (percent-encoded), or ConfigError before any request.
+
+    ``.`` and ``..`` are normalised away by clients, servers and proxies (to the list, or the
+    parent); ``/`` would reach another endpoint; an empty value names the list itself.
+    Percent-encoding does not help: many servers decode ``%2F`` and ``%2E`` before routing.
+    """
+    text = str(value) if value is not None else ""
+    if not text.strip() or text in (".", "..") or "/" in text:
+        raise ConfigError(
+            f"{option} {text!r} is not a {kind}: it must be one path segment, not empty, '.' or '..', and without '/'."
+        )
+    return quote(text, safe=":-")
+
+
 def origin_of(url: str) -> str:
     """Scheme, host and port of a URL: ``https://auth.atlassian.com``."""
     parts = urlsplit(url)
@@ -223,15 +248,18 @@ class HttpClient:
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
 
-    def _adapter(self, allowed_methods: t.Collection[str]) -> _GatedAdapter:
-        retries = self.settings.max_retries
+    def _adapter(self, allowed_methods: t.Collection[str], retries: int | None = None) -> _GatedAdapter:
+        retry = self._retry(allowed_methods, self.settings.max_retries if retries is None else retries)
+        return _GatedAdapter(self.gate, max_retries=retry, pool_connections=4, pool_maxsize=self.settings.pool_size)
+
+    def _retry(self, allowed_methods: t.Collection[str], retries: int) -> _GatedRetry:
         retry = _GatedRetry(
             total=retries,
             connect=retries,
             read=retries,
             status=retries,
             other=0,
-            redirect=3,
+            redirect=0,
             allowed_methods=frozenset(allowed_methods),
             status_forcelist=RETRY_STATUSES,
             backoff_factor=self.settings.backoff_factor,
@@ -242,30 +270,28 @@ class HttpClient:
             raise_on_redirect=False,
         )
         retry.gate = self.gate
-        return _GatedAdapter(self.gate, max_retries=retry, pool_connections=4, pool_maxsize=self.settings.pool_size)
-
-    def pause_before_retry(self, attempt: int) -> None:
-        """Wait before retry number ``attempt`` (from 1) of a request the transport does not retry itself, as urllib3 would.
-
-        The wait is urllib3's backoff for that many consecutive errors, with the task's
-        backoff settings and jitter, and it holds every worker through the shared gate.
-        """
-        if attempt < 1:
-            return
-        retry = _GatedRetry(
-            total=None, backoff_factor=self.settings.backoff_factor, backoff_max=self.settings.backoff_max,
-            backoff_jitter=self.settings.backoff_factor,
-            history=(RequestHistory(None, None, None, None, None),) * attempt,
-        )
-        retry.gate = self.gate
-        retry.sleep()
+        return retry
 
     def retry_posts_to(self, url: str) -> None:
-        """Let POSTs to ``url`` be retried like reads.
-
-        Meant for a token endpoint: asking twice for a token changes nothing anywhere.
-        """
+        """Let POSTs to ``url`` be retried like reads: for POSTs that only read (an admin API's searches)."""
         self.session.mount(url, self._adapter(IDEMPOTENT_METHODS | {"POST"}))
+
+    def send_once_to(self, url: str) -> None:
+        """Never let the transport resend a request to ``url``; the caller retries it itself.
+
+        Meant for a token endpoint: a resent client assertion carries a ``jti`` the server
+        may already have consumed, so each new attempt must be a newly signed request.
+        """
+        self.session.mount(url, self._adapter(IDEMPOTENT_METHODS, retries=0))
+
+    def pause_before_retry(self, attempt: int, response: t.Any = None) -> None:
+        """Wait before resending a request that the caller retries itself (``attempt`` 1 is the first resend).
+
+        The pause is the one urllib3's Retry takes before the same resend: exponential backoff
+        or the answer's ``Retry-After``, shared with every other request through the gate.
+        """
+        history = tuple(RequestHistory(None, None, None, None, None) for _attempt in range(attempt))
+        self._retry(IDEMPOTENT_METHODS, self.settings.max_retries).new(history=history).sleep(response)
 
     def retry_writes_only_on_429(self, url: str) -> None:
         """Retry only reads to ``url`` after a 5xx or a lost answer; writes only after a 429.
@@ -276,13 +302,43 @@ class HttpClient:
         self.session.mount(url, self._adapter(frozenset({"GET", "HEAD", "OPTIONS"})))
 
     def request(self, method: str, url: str, **kwargs: t.Any) -> t.Any:
-        """Send one request; raise TransportError when no HTTP answer came back."""
-        kwargs.setdefault("timeout", self.settings.timeout)
+        """Send one request and read its whole answer; raise TransportError when no usable answer came back.
+
+        The answer is read here, within the deadline and the size cap, so the response returned
+        holds its body already (``.content``, ``.text`` and ``.json()`` work as usual). A 3xx
+        answer raises: a redirect is never followed, whatever its status or target.
+
+        urllib3 retries what fails before the body (connecting, the status line, the headers);
+        the body is read here, so an idempotent request whose body broke off or ran past the
+        deadline is sent again here, within the same ``max_retries`` and with the same backoff.
+        """
+        attempt = 0
+        while True:
+            try:
+                return self._request_once(method, url, **kwargs)
+            except _BodyReadError:
+                if method.upper() not in IDEMPOTENT_METHODS or attempt >= self.settings.max_retries:
+                    raise
+                attempt += 1
+                self.pause_before_retry(attempt)
+
+    def _request_once(self, method: str, url: str, **kwargs: t.Any) -> t.Any:
+        deadline = time.monotonic() + self.settings.timeout
         kwargs.setdefault("verify", self._verify)
         where = origin_of(url)
         kwargs.setdefault("proxies", self._proxies_for(where))
         try:
-            return self.session.request(method, url, **kwargs)
+            response = self.session.request(method, url, timeout=self.settings.timeout, allow_redirects=False,
+                                            stream=True, **kwargs)
+            try:
+                if 300 <= response.status_code < 400:
+                    raise _redirect_error(method, url, response)
+                response._content = self._read_body(response, deadline, method, url)
+                # Read to the end: close() hands the connection back to the pool instead of dropping it.
+                response._content_consumed = True
+            finally:
+                response.close()
+            return response
         except requests.exceptions.SSLError as exc:
             raise TransportError(
                 f"TLS verification failed for {where}: {_reason(exc)}. "
@@ -315,6 +371,41 @@ class HttpClient:
                 "CURL_CA_BUNDLE in the environment; fix or unset it, or give ca_path."
             ) from None
 
+    def _read_body(self, response: t.Any, deadline: float, method: str, url: str) -> bytes:
+        """The decoded body, read in pieces, each socket read bounded by the time left; capped in size."""
+        limit = self.settings.max_response_bytes
+        declared = _as_int(response.headers.get("Content-Length"))
+        if declared is not None and declared > limit and not response.headers.get("Content-Encoding"):
+            raise _too_large(method, url, limit)
+        raw = response.raw
+        read = getattr(raw, "read1", None) or raw.read
+        body = bytearray()
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._timed_out(method, url)
+            _set_socket_timeout(raw, remaining)
+            try:
+                piece = read(_READ_CHUNK, decode_content=True)
+            except Exception as exc:  # urllib3 wraps socket errors in its own ReadTimeoutError/ProtocolError
+                if "timed out" in str(exc).lower():
+                    raise self._timed_out(method, url) from None
+                raise _BodyReadError(
+                    f"The connection to {origin_of(url)} broke during {method} {urlsplit(url).path}: {_reason(exc)}.",
+                    maybe_applied=True,
+                ) from None
+            if not piece:
+                if raw.closed:
+                    return bytes(body)
+                continue  # a compressed piece that decoded to nothing yet
+            body += piece
+            if len(body) > limit:
+                raise _too_large(method, url, limit)
+
+    def _timed_out(self, method: str, url: str) -> TransportError:
+        return _BodyReadError(f"{method} {url} got no answer within {self.settings.timeout:g} s (timeout).",
+                              maybe_applied=True)
+
     def _proxies_for(self, origin: str) -> dict[str, str]:
         """The proxies the environment names for ``origin`` (HTTPS_PROXY, NO_PROXY, ...), read once per origin."""
         if origin not in self._proxies:
@@ -323,6 +414,46 @@ class HttpClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+class _BodyReadError(TransportError):
+    """The status and headers came, the body did not (in time, or whole)."""
+
+
+def _redirect_error(method: str, url: str, response: t.Any) -> TransportError:
+    """A 3xx is never followed: the request, its token or assertion, would go where nobody checked."""
+    location = response.headers.get("Location") or "(no Location header)"
+    return TransportError(
+        f"{method} {url} was answered HTTP {response.status_code} redirecting to {location}. Redirects are "
+        "never followed, so that credentials and personal data go only to the address the task names: "
+        "set the URL to the final address.",
+        maybe_applied=response.status_code not in (301, 302, 303, 307, 308),
+        retryable=False,
+    )
+
+
+def _too_large(method: str, url: str, limit: int) -> TransportError:
+    return TransportError(
+        f"{method} {url} answered with more than {limit // (1024 * 1024)} MiB, more than any SCIM or token "
+        "answer needs; the rest was not read. Check that the URL names a SCIM or token endpoint.",
+        maybe_applied=True,
+        retryable=False,
+    )
+
+
+def _set_socket_timeout(raw: t.Any, seconds: float) -> None:
+    """Bound the next socket read by the time the request has left (urllib3 sets the full timeout per read)."""
+    connection = getattr(raw, "_connection", None) or getattr(raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        sock.settimeout(max(seconds, 0.001))
+
+
+def _as_int(value: t.Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _never_sent(exc: Exception) -> bool:
@@ -354,9 +485,11 @@ __all__ = [
     "HAS_REQUESTS",
     "HttpClient",
     "HttpSettings",
+    "MAX_RESPONSE_BYTES",
     "REQUESTS_IMPORT_ERROR",
     "USER_AGENT",
     "WRITE_METHODS",
     "origin_of",
+    "path_segment",
     "seconds_until",
 ]

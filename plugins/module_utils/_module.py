@@ -118,7 +118,11 @@ def _missing(names: t.Sequence[str]) -> str:
 
 def resolve_credentials(params: dict[str, t.Any], environ: t.Mapping[str, str], client_id: str) -> ClientCredentials:
     """The client-credentials settings for ``client_id``, with the key read from its file if needed."""
-    from ansible_collections.scimkit.atlassian.plugins.module_utils._token import ATLASSIAN_TOKEN_URL, ClientCredentials
+    from ansible_collections.scimkit.atlassian.plugins.module_utils._token import (
+        ATLASSIAN_TOKEN_URL,
+        MAX_ASSERTION_LIFETIME,
+        ClientCredentials,
+    )
 
     secrets = _take_group(params, environ, CREDENTIAL_GROUP)
     source = _exactly_one(secrets, what="of private_key, private_key_path and client_secret")
@@ -130,8 +134,14 @@ def resolve_credentials(params: dict[str, t.Any], environ: t.Mapping[str, str], 
     key_id = params.get("key_id") or environ.get(ENVIRONMENT["key_id"]) or None
     if source != "client_secret" and not key_id:
         raise ConfigError(f"A private key needs the key id Atlassian registered for it: give {_missing(['key_id'])}.")
-    if params.get("assertion_lifetime", 300) <= 0:
+    lifetime = params.get("assertion_lifetime", 300)
+    if lifetime is not None and lifetime <= 0:
         raise ConfigError("assertion_lifetime must be a positive number of seconds.")
+    if lifetime is not None and lifetime > MAX_ASSERTION_LIFETIME:
+        raise ConfigError(
+            f"assertion_lifetime is {lifetime} s; at most {MAX_ASSERTION_LIFETIME} s (an hour) is allowed, as a "
+            "signed assertion is a credential until it expires. The default, 300 s, suits Atlassian."
+        )
     return ClientCredentials(
         client_id=client_id,
         token_url=params.get("token_url") or environ.get(ENVIRONMENT["token_url"]) or ATLASSIAN_TOKEN_URL,
@@ -165,6 +175,22 @@ def check_transport(option: str, url: str, *, allow_plain_http: bool) -> None:
         raise ConfigError(
             f"{option} {url} uses plain http:// to another machine, which would send tokens and personal data "
             "unencrypted. Use https://, or set allow_plain_http=true if the network path is otherwise protected."
+        )
+
+
+def check_access_token(token: str) -> None:
+    """Refuse a registered result passed whole as the token, before it is sent anywhere.
+
+    ``access_token: "{{ token }}"`` instead of ``"{{ token.access_token }}"`` hands the module
+    oauth_token's whole result as JSON or a Python dict repr; sent as a bearer token it would
+    only earn a 401 that points at the wrong cause. The value itself is never quoted.
+    """
+    text = token.strip()
+    if text.startswith("{"):
+        raise ConfigError(
+            "access_token holds a dictionary (it starts with '{'), not a token: the whole registered result of "
+            "oauth_token was passed. Pass its token: access_token: \"{{ token.access_token }}\" "
+            "(with the name you registered)."
         )
 
 
@@ -211,6 +237,8 @@ def resolve_connection(params: dict[str, t.Any], environ: t.Mapping[str, str], *
         chosen = _exactly_one(auth, what="of access_token and client_id")
         if chosen is None:
             raise ConfigError(f"Say how to authenticate: give {_missing(AUTH_GROUP)}.")
+        if auth["access_token"]:
+            check_access_token(auth["access_token"])
     else:
         auth = {"access_token": None, "client_id": params.get("client_id") or environ.get(ENVIRONMENT["client_id"])}
         if not auth["client_id"]:
@@ -260,6 +288,9 @@ class ScimModule:
         self._client: ScimClient | None = None
         self._org: OrgClient | None = None
         self._org_connection: OrgConnection | None = None
+        # A password in attributes is refused (see _users.WRITE_ONLY), but the refusal echoes the
+        # task's arguments: mask the value there too.
+        self._hide(*_write_only_values(self.params))
 
     @property
     def check_mode(self) -> bool:
@@ -297,8 +328,9 @@ class ScimModule:
             return StaticTokenProvider(connection.access_token)
         if connection.credentials is None:  # resolve_connection guarantees one of the two
             raise ConfigError("Give access_token or client_id.")
+        # Assertions are always masked: unlike the token, no module ever returns one.
         return ClientCredentialsProvider(self.http, connection.credentials,
-                                         on_token=self._hide if hide_tokens else None)
+                                         on_token=self._hide if hide_tokens else None, on_secret=self._hide)
 
     @property
     def client(self) -> ScimClient:
@@ -443,6 +475,23 @@ class OrgModule(ScimModule):
             connection = self.org_connection
             self._org = OrgClient(self.http, connection.admin_base_url, connection.org_id, connection.api_key)
         return self._org
+def _write_only_values(value: t.Any) -> list[str]:
+    """The values of every ``password``-like key anywhere in the options (attributes, scim_users' items)."""
+    from ansible_collections.scimkit.atlassian.plugins.module_utils._users import WRITE_ONLY
+
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if isinstance(key, str) and key.casefold() in WRITE_ONLY and isinstance(inner, (str, int)):
+                    found.append(str(inner))
+                else:
+                    stack.append(inner)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
 
 
 def _without_unset_suboptions(params: dict[str, t.Any]) -> dict[str, t.Any]:

@@ -25,7 +25,7 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
     TransportError,
     summarize_body,
 )
-from ansible_collections.scimkit.atlassian.plugins.module_utils._http import WRITE_METHODS, seconds_until
+from ansible_collections.scimkit.atlassian.plugins.module_utils._http import WRITE_METHODS, path_segment, seconds_until
 
 if t.TYPE_CHECKING:
     from ansible_collections.scimkit.atlassian.plugins.module_utils._http import HttpClient
@@ -337,8 +337,8 @@ class OrgClient:
 
 
 def _segment(value: str) -> str:
-    """A value as one URL path segment: an id holding "/" or "?" cannot reach another endpoint."""
-    return quote(str(value), safe=":-")
+    """A value as one URL path segment: an id holding "/" or "..", or an empty one, cannot reach another endpoint."""
+    return path_segment(value, "id")
 
 
 __all__ = [

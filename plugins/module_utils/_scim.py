@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
@@ -15,13 +16,15 @@ from urllib.parse import quote, unquote, urlsplit
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
     ApiError,
+    ConfigError,
     ConflictError,
     ScimKitError,
     TransportError,
+    error_body,
     summarize_body,
 )
 
-from ansible_collections.scimkit.atlassian.plugins.module_utils._http import WRITE_METHODS
+from ansible_collections.scimkit.atlassian.plugins.module_utils._http import WRITE_METHODS, path_segment
 
 if t.TYPE_CHECKING:
     from ansible_collections.scimkit.atlassian.plugins.module_utils._http import HttpClient
@@ -43,6 +46,18 @@ PAGE_SIZE = 100
 # a lookup, then another POST only if the lookup proves the resource absent.
 _AMBIGUOUS_STATUSES = frozenset({429, 500, 502, 503, 504})
 
+# Where the bearer token came from, which decides what a 401 means (ScimClient passes it).
+FETCHED_TOKEN = "fetched"
+GIVEN_TOKEN = "given"
+_UNAUTHORIZED_HINTS = {
+    # The task asked for this token moments ago and asked again after the first 401.
+    FETCHED_TOKEN: " The token this task fetched with client_id was refused, also after fetching a new one. OAuth "
+                   "tokens expire after an hour and the task renews them itself, so check that the service "
+                   "account's grant to this directory has not expired or been revoked.",
+    GIVEN_TOKEN: " Check that the access_token given has not expired: a token from oauth_token lasts an hour "
+                 "(fetch a new one, or give client_id so the task fetches its own); a directory SCIM API key "
+                 "may have been revoked, or have expired (they last a year).",
+}
 _HINTS = {
     401: " Check that the access token or SCIM API key is valid and has not expired "
          "(Atlassian's directory API keys expire after a year).",
@@ -50,6 +65,11 @@ _HINTS = {
          "role and the grant Atlassian made for it.",
     404: " Check base_url (or directory_id) names the right SCIM directory.",
 }
+
+
+def check_id(value: t.Any, option: str) -> None:
+    """Refuse an id that would not name one resource as a path segment, before any request (see _http.path_segment)."""
+    path_segment(value, option, kind="SCIM id")
 
 
 def filter_eq(attribute: str, value: str) -> str:
@@ -61,12 +81,15 @@ def filter_eq(attribute: str, value: str) -> str:
     return f"{attribute} eq {json.dumps(value, ensure_ascii=False)}"
 
 
-def parse_error(status: int, text: str, content_type: str | None, method: str, path: str) -> ApiError:
+def parse_error(status: int, text: str, content_type: str | None, method: str, path: str, *,
+                token_source: str | None = None) -> ApiError:
     """Build an ApiError from a SCIM error body, tolerating the loose bodies real servers send.
 
     Atlassian sends ``status`` as a string, sometimes omits ``scimType`` and once garbled the
-    schema URN, so nothing here insists on the RFC shape.
+    schema URN, so nothing here insists on the RFC shape. ``token_source`` (FETCHED_TOKEN or
+    GIVEN_TOKEN) chooses the hint after a 401. Only the start of the body is parsed.
     """
+    text = error_body(text)
     scim_type = detail = None
     try:
         payload = json.loads(text) if text else None
@@ -89,6 +112,8 @@ def parse_error(status: int, text: str, content_type: str | None, method: str, p
         # /Users/<id>: the directory answered, so it is the resource that is gone, not base_url that is wrong.
         message += (" It no longer exists: it may have been deleted meanwhile, by someone else or an earlier run; "
                     "run the task again to read the directory afresh.")
+    elif status == 401 and token_source in _UNAUTHORIZED_HINTS:
+        message += _UNAUTHORIZED_HINTS[token_source]
     else:
         message += _HINTS.get(status, "")
     return ApiError(message, status=status, method=method, path=path,
@@ -132,7 +157,8 @@ class ScimClient:
         if method in WRITE_METHODS and response.status_code < 300:
             self.writes_done += 1  # an int add under the GIL; only ever compared with 0
         if response.status_code >= 400:
-            raise parse_error(response.status_code, response.text, response.headers.get("Content-Type"), method, path)
+            raise parse_error(response.status_code, response.text, response.headers.get("Content-Type"), method, path,
+                              token_source=FETCHED_TOKEN if self._tokens.can_renew else GIVEN_TOKEN)
         if response.status_code == 204 or not response.content:
             return None
         try:
@@ -145,8 +171,12 @@ class ScimClient:
 
     @staticmethod
     def _resource_path(resource_type: str, resource_id: str | None = None) -> str:
+        """``/Users`` or ``/Users/<id>``; an id that is not one path segment is refused (see check_id)."""
         path = f"/{resource_type}"
-        return f"{path}/{quote(resource_id, safe='')}" if resource_id else path
+        if resource_id is None:
+            return path
+        check_id(resource_id, "id")
+        return f"{path}/{quote(resource_id, safe='')}"
 
     # -- reads ------------------------------------------------------------
 
@@ -193,34 +223,47 @@ class ScimClient:
 
     def _read_concurrently(self, path: str, params: dict[str, t.Any], first: dict[str, t.Any],
                            concurrency: int) -> t.Iterator[dict[str, t.Any]]:
-        """Page 1's resources, then those of pages 2.. fetched by a thread pool.
+        """Page 1's resources, then those of pages 2.. fetched by a thread pool, in a sliding window.
 
+        At most ``concurrency`` pages are asked past the last page read: what page 1 claims in
+        totalResults decides nothing more than that, so a server that claims a hundred million
+        users costs ``concurrency`` requests beyond the pages it really sends, not one each.
         A page is used only where a sequential read would have asked for it too: every page
         before it was full and said page 1's totalResults. At the first page that breaks this
-        (the listing moved meanwhile, or the server pages oddly) the rest is read sequentially
-        from that page on, exactly as ``iter_resources`` would, so nothing is lost for the speed.
+        (an empty or short page, the listing moved meanwhile, or the server pages oddly) no more
+        pages are asked ahead: the rest is read sequentially from that page on, exactly as
+        ``iter_resources`` would, which ends at the first empty page, so nothing is lost for the speed.
         """
         resources = first.get("Resources") or []
         yield from resources
         size, total = len(resources), _as_int(first.get("totalResults"))
         if not size or total is None:
             return  # a sequential read stops here too
-        starts = range(1 + size, total + 1, size)
-        if not starts:
-            return
+        starts = iter(range(1 + size, total + 1, size))
+        window: collections.deque[tuple[int, t.Any]] = collections.deque()
         gap: tuple[int, dict[str, t.Any]] | None = None
-        pool = ThreadPoolExecutor(max_workers=min(concurrency, len(starts)))
+        pool = ThreadPoolExecutor(max_workers=concurrency)
+
+        def ask_ahead() -> None:
+            while len(window) < concurrency:
+                start = next(starts, None)
+                if start is None:
+                    return
+                window.append((start, pool.submit(self._page, path, params, start)))
+
         try:
-            futures = [pool.submit(self._page, path, params, start) for start in starts]
-            for start, future in zip(starts, futures):
+            ask_ahead()
+            while window:
+                start, future = window.popleft()
                 page = future.result()  # an error on any page propagates, as it would sequentially
                 resources = page.get("Resources") or []
                 if _as_int(page.get("totalResults")) != total or len(resources) != min(size, total - start + 1):
                     gap = (start, page)
                     break
                 yield from resources
+                ask_ahead()
         finally:
-            # After an error or a gap the pages not yet sent are not wanted: cancel them.
+            # After an error or a gap the pages asked ahead are not wanted: cancel those not yet sent.
             pool.shutdown(wait=True, cancel_futures=True)
         if gap:
             yield from self._read_on(path, params, *gap)
@@ -415,12 +458,15 @@ def directory_url(directory_id: str) -> str:
 
 __all__ = [
     "ENTERPRISE_USER_SCHEMA",
+    "FETCHED_TOKEN",
+    "GIVEN_TOKEN",
     "GROUPS",
     "GROUP_SCHEMA",
     "PAGE_SIZE",
     "PATCH_OP_SCHEMA",
     "ScimClient",
     "USERS",
+    "check_id",
     "USER_SCHEMA",
     "directory_id_of",
     "directory_url",

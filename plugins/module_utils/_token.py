@@ -26,6 +26,8 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
     CredentialError,
     DependencyError,
     TokenError,
+    TransportError,
+    error_body,
     summarize_body,
 )
 from ansible_collections.scimkit.atlassian.plugins.module_utils._http import origin_of
@@ -44,10 +46,33 @@ REQUEST_FORMATS = ("json", "form")
 # that dies in flight (capped at a tenth of the lifetime for very short-lived tokens).
 RENEW_MARGIN = 60.0
 
-_INVALID_CLIENT_HINT = (
-    " Check client_id and key_id, that the private key is the one whose public key was "
-    "registered for that key id, and that the machine's clock is right."
-)
+# RFC 7523 section 3: the assertion's lifetime should be short; an hour is the most accepted here,
+# as a longer-lived assertion is a longer-lived credential if it leaks.
+MAX_ASSERTION_LIFETIME = 3600
+# Token endpoint answers after which the request is sent again with a newly signed assertion:
+# rate limited, or a server error that may have lost the answer after consuming the jti.
+RETRY_TOKEN_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+# What each OAuth error (RFC 6749 section 5.2) usually means. The server's own error and
+# error_description are quoted before this, so the hint only says what the code means in
+# general and what to look at; it never claims to know which of several causes applies.
+_ERROR_HINTS = {
+    "invalid_client": (" invalid_client means the server did not authenticate the client. Usual causes: an "
+                       "unknown client_id; a private key other than the one registered for key_id, or a wrong "
+                       "client secret; or the machine's clock far off."),
+    "unauthorized_client": " unauthorized_client means this client may not use the client-credentials grant.",
+    "invalid_grant": " invalid_grant means the server refused the grant or the assertion it carried.",
+    "invalid_scope": " invalid_scope: check the scope option (Atlassian's SCIM API needs manage:directory).",
+    "invalid_request": (" invalid_request means the server could not read the request: check token_url, and "
+                        "token_request_format (json for Atlassian, form for most other servers)."),
+    "unsupported_grant_type": " unsupported_grant_type means this server does not offer the client-credentials grant.",
+}
+# Said instead of the usual causes when the server's description names a cause of its own
+# ("jti replayed", "unknown kid ..."): guessing at keys and clocks then only misleads.
+_DESCRIBED_HINT = " The server's own description above tells the cause."
+# Descriptions that only restate the error, and so name no cause.
+_GENERIC_DESCRIPTIONS = frozenset({"", "client authentication failed", "invalid client", "invalid_client",
+                                   "unauthorized", "unauthorized client", "authentication failed"})
 
 
 @dataclass(frozen=True)
@@ -105,6 +130,12 @@ def load_signing_key(pem: str, passphrase: str | None, algorithm: str) -> t.Any:
     except ImportError:
         raise DependencyError("cryptography", traceback=traceback.format_exc()) from None
 
+    if pem.lstrip().startswith("$ANSIBLE_VAULT"):
+        raise CredentialError(
+            "The private key is encrypted with Ansible Vault ($ANSIBLE_VAULT), which a module cannot decrypt: "
+            "lookups decrypt vault files on the controller, modules do not. Pass the key as "
+            "private_key: \"{{ lookup('ansible.builtin.file', 'path/to/key.pem') }}\" (not private_key_path)."
+        )
     if "PUBLIC KEY-----" in pem and "PRIVATE KEY-----" not in pem:
         raise CredentialError(
             "The key given is a public key. Signing the client assertion needs the private key "
@@ -181,14 +212,38 @@ def token_request_body(creds: ClientCredentials) -> dict[str, str]:
     return body
 
 
-def exchange(http: HttpClient, creds: ClientCredentials) -> AccessToken:
-    """Ask the token endpoint for an access token; raise TokenError with the server's reason."""
-    body = token_request_body(creds)
-    send = {"json": body} if creds.request_format == "json" else {"data": body}
-    requested_at = time.time()
-    response = http.request("POST", creds.token_url, headers={"Accept": "application/json"}, **send)
+def exchange(http: HttpClient, creds: ClientCredentials, *,
+             on_secret: t.Callable[[str], None] | None = None) -> AccessToken:
+    """Ask the token endpoint for an access token; raise TokenError with the server's reason.
+
+    The transport never resends this request (see HttpClient.send_once_to). A request whose
+    answer was lost, or answered 429 or 5xx, is sent again here, up to ``max_retries`` times with
+    the same backoff as every other request, and each time with a newly signed assertion (new
+    ``jti``, ``iat`` and ``exp``): the server may have consumed the first one's ``jti``.
+    ``on_secret`` gets every assertion before it is sent, to be masked in the task's output.
+    """
+    retries = http.settings.max_retries
+    answer = None
+    for attempt in range(retries + 1):
+        if attempt:
+            http.pause_before_retry(attempt, answer)
+        body = token_request_body(creds)
+        if on_secret and body.get("client_assertion"):
+            on_secret(body["client_assertion"])
+        send = {"json": body} if creds.request_format == "json" else {"data": body}
+        requested_at = time.time()
+        try:
+            answer = http.request("POST", creds.token_url, headers={"Accept": "application/json"}, **send)
+        except TransportError as exc:
+            if not exc.retryable or attempt == retries:
+                raise
+            answer = None
+            continue
+        if answer.status_code in RETRY_TOKEN_STATUSES and attempt < retries:
+            continue
+        break
     return parse_token_response(
-        response.status_code, response.text, response.headers.get("Content-Type"), creds.token_url, requested_at
+        answer.status_code, answer.text, answer.headers.get("Content-Type"), creds.token_url, requested_at
     )
 
 
@@ -196,6 +251,8 @@ def parse_token_response(status: int, text: str, content_type: str | None, token
                          requested_at: float) -> AccessToken:
     """Turn the token endpoint's answer into an AccessToken, or a TokenError naming the cause."""
     where = f"The token endpoint {token_url}"
+    if status >= 400:
+        text = error_body(text)
     try:
         payload = json.loads(text) if text else None
     except ValueError:
@@ -209,11 +266,8 @@ def parse_token_response(status: int, text: str, content_type: str | None, token
         message = f"{where} refused the token request: HTTP {status} {error}"
         if description:
             message += f": {description}"
-        message += "."
-        if error in ("invalid_client", "unauthorized_client", "invalid_grant"):
-            message += _INVALID_CLIENT_HINT
-        elif error == "invalid_scope":
-            message += " Check the scope option (Atlassian's SCIM API needs manage:directory)."
+        message = message.rstrip(".") + "."
+        message += _error_hint(error, str(description) if description else None)
         raise TokenError(message, status=status, error=error,
                          error_description=str(description) if description else None)
     value = payload.get("access_token")
@@ -230,6 +284,14 @@ def parse_token_response(status: int, text: str, content_type: str | None, token
         expires_at=int(requested_at + expires_in) if expires_in is not None else None,
         scope=payload.get("scope"),
     )
+
+
+def _error_hint(error: str, description: str | None) -> str:
+    """What ``error`` usually means; the usual causes only when the server named none itself."""
+    hint = _ERROR_HINTS.get(error, "")
+    if error == "invalid_client" and (description or "").strip().rstrip(".").casefold() not in _GENERIC_DESCRIPTIONS:
+        return " invalid_client means the server did not authenticate the client." + _DESCRIBED_HINT
+    return hint
 
 
 def _describe_body(status: int, text: str, content_type: str | None) -> str:
@@ -287,19 +349,22 @@ class ClientCredentialsProvider:
     can_renew = True
 
     def __init__(self, http: HttpClient, creds: ClientCredentials,
-                 on_token: t.Callable[[str], None] | None = None) -> None:
+                 on_token: t.Callable[[str], None] | None = None,
+                 on_secret: t.Callable[[str], None] | None = None) -> None:
+        """``on_token`` gets each token fetched; ``on_secret`` each signed assertion (to mask them)."""
         self._http = http
         self._creds = creds
         self._key = (creds.token_url, creds.client_id, creds.effective_audience, creds.scope or "")
         self._on_token = on_token
-        http.retry_posts_to(creds.token_url)
+        self._on_secret = on_secret
+        http.send_once_to(creds.token_url)
 
     def access_token(self) -> AccessToken:
         """The cached token, fetched first if there is none or it is about to expire."""
         with _CACHE_LOCK:
             cached = _CACHE.get(self._key)
             if cached is None or cached.needs_renewal(time.time()):
-                cached = exchange(self._http, self._creds)
+                cached = exchange(self._http, self._creds, on_secret=self._on_secret)
                 _CACHE[self._key] = cached
                 if self._on_token:
                     self._on_token(cached.value)
@@ -324,6 +389,7 @@ __all__ = [
     "ClientCredentialsProvider",
     "DEFAULT_SCOPE",
     "JWT_BEARER",
+    "MAX_ASSERTION_LIFETIME",
     "REQUEST_FORMATS",
     "StaticTokenProvider",
     "TokenProvider",

@@ -20,7 +20,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError
-from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import ENTERPRISE_USER_SCHEMA, USER_SCHEMA
+from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import ENTERPRISE_USER_SCHEMA, USER_SCHEMA, check_id
 
 # Option name -> SCIM attribute (RFC 7643 section 4.1).
 SCALAR_OPTIONS = {
@@ -47,6 +47,9 @@ ENTERPRISE_OPTIONS = {"department": "department", "organization": "organization"
 MULTI_VALUED = {"emails": "emails", "phone_numbers": "phoneNumbers"}
 # Attributes the server owns; never compared, never sent back in a PUT.
 READ_ONLY = ("id", "meta", "groups")
+# Write-only attributes (RFC 7643 section 4.1.1: password is "returned: never"), casefolded: never
+# compared or shown, as the server never returns them.
+WRITE_ONLY = frozenset({"password"})
 # Case-insensitive string attributes (caseExact=false in RFC 7643); externalId is case-exact.
 CASE_INSENSITIVE = {"userName"}
 
@@ -108,12 +111,20 @@ def user_spec(options: dict[str, t.Any]) -> UserSpec:
         managed[("phoneNumbers", None)] = normalize_multi("phoneNumbers", options["phone_numbers"])
 
     for key, value in (options.get("attributes") or {}).items():
+        if key.casefold() in WRITE_ONLY:
+            raise ConfigError(
+                f"attributes cannot set {key!r}: it is write-only in SCIM (the server never returns it), so it would "
+                "print in --diff output and report a change on every run. This collection does not manage SCIM "
+                "passwords; people sign in through Atlassian or the identity provider."
+            )
         if key in READ_ONLY or key == "schemas":
             raise ConfigError(f"attributes cannot set {key!r}: the server owns it.")
         if any(attribute.casefold() == key.casefold() for attribute, _sub in managed):
             raise ConfigError(f"attributes.{key} overlaps an attribute set by its own option; set it in one place.")
         managed[(key, None)] = value
 
+    if options.get("id") is not None:
+        check_id(options["id"], "id")
     spec = UserSpec(
         state=options.get("state") or "present",
         id=options.get("id"),

@@ -95,10 +95,13 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._module import (
     attribute_selection,
     info_argument_spec,
 )
+from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import check_id
 
 
 def read(scim: ScimModule) -> dict:
     params = scim.params
+    if params["id"] is not None:
+        check_id(params["id"], "id")
     groups = read_groups(scim.client, group_id=params["id"], display_name=params["display_name"],
                          filter=params["filter"], **attribute_selection(params))
     return {"changed": False, "groups": groups}

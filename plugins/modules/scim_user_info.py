@@ -94,10 +94,13 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._module import (
     info_argument_spec,
 )
 from ansible_collections.scimkit.atlassian.plugins.module_utils._reconcile import read_users
+from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import check_id
 
 
 def read(scim: ScimModule) -> dict:
     params = scim.params
+    if params["id"] is not None:
+        check_id(params["id"], "id")
     users = read_users(scim.client, user_id=params["id"], user_name=params["user_name"], filter=params["filter"],
                        **attribute_selection(params))
     return {"changed": False, "users": users}

@@ -11,6 +11,8 @@
 - ``CaseRunner``: one playbook run for many cases (targets/bad_input_matrix), for module-scoped
   fixtures, which cannot use conftest's function-scoped ``playbook``.
 - ``secrets_of``: every secret string a run must never print.
+- ``HostileServer``: a server on 127.0.0.1 that misbehaves on purpose (echoes requests into
+  ``error_description``, redirects, loses answers, drips, sends too much), for test_hostile_servers.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -149,5 +153,152 @@ def leaks(text: str, secrets: dict[str, str]) -> list[str]:
     return [name for name, value in secrets.items() if value and value in text]
 
 
-__all__ = ["CaseRunner", "FaultProxy", "PROXY_SEED", "TRANSPORT_OR_HTTP", "ansible_env", "leaks", "pem_secret_lines",
+class HostileServer(ThreadingHTTPServer):
+    """A token endpoint and SCIM server on 127.0.0.1 that misbehaves in the ways a review found.
+
+    Paths (POST for tokens, GET for SCIM):
+
+    - ``/echo/token``: 401 ``invalid_client`` whose ``error_description`` is the whole request body.
+    - ``/redirect/token``, ``/redirect/scim/Users``: 307 to ``/elsewhere/...`` on this server,
+      which records anything that reaches it.
+    - ``/lose-once/token``: consumes the assertion's ``jti`` and drops the first answer; a request
+      with a consumed ``jti`` gets 401 ``invalid_client: jti replayed``, any other a token.
+    - ``/drip/scim/Users``: a 200 whose body comes one byte every 0.2 s (200 bytes in all).
+    - ``/huge/scim/Users``: a 200 with a body of ``huge_bytes``.
+
+    ``received`` keeps every request as (method, path, body text); nothing is sent anywhere else.
+    """
+
+    daemon_threads = True
+
+    def __init__(self, huge_bytes: int = 20 * 1024 * 1024) -> None:
+        super().__init__(("127.0.0.1", 0), _HostileHandler)
+        self.huge_bytes = huge_bytes
+        self.received: list[tuple[str, str, str]] = []
+        self.consumed_jti: set[str] = set()
+        self.lost: set[str] = set()
+        self.stopping = threading.Event()
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def __enter__(self) -> HostileServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self.shutdown()
+        self.server_close()
+
+    def paths(self, prefix: str) -> list[str]:
+        return [path for _method, path, _body in self.received if path.startswith(prefix)]
+
+    def assertions(self) -> list[str]:
+        """Every client assertion received, in order."""
+        found = []
+        for _method, _path, body in self.received:
+            fields = _fields(body)
+            if fields.get("client_assertion"):
+                found.append(fields["client_assertion"])
+        return found
+
+
+def _fields(body: str) -> dict:
+    try:
+        value = json.loads(body)
+        return value if isinstance(value, dict) else {}
+    except ValueError:
+        return {key: values[0] for key, values in parse_qs(body).items()}
+
+
+def _jti(assertion: str) -> str:
+    import base64
+
+    claims = assertion.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["jti"]
+
+
+class _HostileHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _answer(self) -> None:
+        srv: HostileServer = self.server  # type: ignore[assignment]
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        path = urlsplit(self.path).path
+        srv.received.append((self.command, path, body))
+        if path == "/echo/token":
+            self._json(401, {"error": "invalid_client", "error_description": f"could not authenticate request {body}"})
+        elif path.startswith("/redirect/"):
+            self._json(307, {}, Location=srv.url + "/elsewhere/" + path.split("/redirect/", 1)[1])
+        elif path == "/lose-once/token":
+            assertion = _fields(body).get("client_assertion", "")
+            jti = _jti(assertion) if assertion else ""
+            if jti and jti in srv.consumed_jti:
+                self._json(401, {"error": "invalid_client", "error_description": "jti replayed"})
+                return
+            srv.consumed_jti.add(jti)
+            if not srv.lost:
+                srv.lost.add(jti)
+                self.close_connection = True
+                self.connection.shutdown(2)  # the server acted; its answer is lost
+                return
+            self._json(200, {"access_token": "hostile-at-" + jti, "token_type": "Bearer", "expires_in": 3600})
+        elif path == "/drip/scim/Users":
+            self._drip(200)
+        elif path == "/huge/scim/Users":
+            self._huge()
+        else:
+            self._json(404, {"detail": "not here"})
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _answer
+
+    def _json(self, status: int, payload: dict, **headers: str) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _drip(self, size: int) -> None:
+        srv: HostileServer = self.server  # type: ignore[assignment]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/scim+json")
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        try:
+            for _byte in range(size):
+                if srv.stopping.wait(0.2):
+                    return
+                self.wfile.write(b" ")
+                self.wfile.flush()
+        except OSError:
+            pass  # the client gave up, as it should
+        self.close_connection = True
+
+    def _huge(self) -> None:
+        srv: HostileServer = self.server  # type: ignore[assignment]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/scim+json")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        piece = b" " * 65536
+        try:
+            for _piece in range(srv.huge_bytes // len(piece) + 1):
+                self.wfile.write(piece)
+        except OSError:
+            pass
+        self.close_connection = True
+
+
+__all__ = ["CaseRunner", "HostileServer", "FaultProxy", "PROXY_SEED", "TRANSPORT_OR_HTTP", "ansible_env", "leaks", "pem_secret_lines",
            "proxied", "proxy", "run_for_result", "sandbox", "secrets_of"]

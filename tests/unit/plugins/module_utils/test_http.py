@@ -34,6 +34,7 @@ class ScriptedServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), ScriptedHandler)
         self.script = collections.defaultdict(collections.deque)
         self.seen = []
+        self.peers = set()
 
     @property
     def url(self):
@@ -50,6 +51,7 @@ class ScriptedHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
+        self.server.peers.add(self.client_address)
         self.server.seen.append((self.command, self.path, self.headers.get("User-Agent"), time.monotonic()))
         queue = self.server.script[self.path]
         status, headers, body, delay = queue.popleft() if queue else (200, {}, b"{}", 0)
@@ -133,15 +135,28 @@ def test_user_agent_names_the_collection(server):
     assert server.seen[0][2] == USER_AGENT
 
 
-def test_token_endpoint_posts_are_retried_like_reads(server):
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_token_endpoint_posts_are_never_resent_by_the_transport(server, status):
+    """A resent POST would replay a signed assertion whose jti the server may have consumed."""
     http = client()
-    http.retry_posts_to(server.url + "/oauth/token")
-    script(server, "/oauth/token", (503,))
-    script(server, "/Users", (503,))
-    assert http.request("POST", server.url + "/oauth/token", data={}).status_code == 200
-    assert http.request("POST", server.url + "/Users", json={}).status_code == 503
-    assert methods(server, "/oauth/token") == ["POST", "POST"]
-    assert methods(server, "/Users") == ["POST"]
+    http.send_once_to(server.url + "/oauth/token")
+    script(server, "/oauth/token", (status, {"Retry-After": "0"}))
+    script(server, "/Users/1", (status, {"Retry-After": "0"}))
+    assert http.request("POST", server.url + "/oauth/token", data={}).status_code == status
+    assert http.request("GET", server.url + "/Users/1").status_code == 200
+    assert methods(server, "/oauth/token") == ["POST"]
+    assert methods(server, "/Users/1") == ["GET", "GET"]
+
+
+def test_pause_before_retry_uses_the_retry_after_of_the_answer(server):
+    script(server, "/oauth/token", (503, {"Retry-After": "1"}))
+    http = client(backoff_factor=0)
+    http.send_once_to(server.url + "/oauth/token")
+    answer = http.request("POST", server.url + "/oauth/token", data={})
+    before = time.monotonic()
+    http.pause_before_retry(1, answer)
+    # The gate was held until 1 s after the pause began (the Retry-After), not 0 s (the backoff factor).
+    assert http.gate._resume_at - before >= 1
 
 
 def test_retry_after_pauses_every_request_of_the_client(server):
@@ -242,3 +257,143 @@ def test_a_missing_ca_bundle_from_the_environment_is_named(monkeypatch):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/bundle.pem")
     with pytest.raises(ConfigError, match="invalid path: /nonexistent/bundle.pem. The bundle comes from REQUESTS_CA_BUNDLE"):
         client(max_retries=0).request("GET", "https://127.0.0.1:9/Users")
+
+
+# -- redirects ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@pytest.mark.parametrize("method", ["GET", "POST", "PATCH"])
+def test_no_redirect_is_followed(server, status, method):
+    """A 3xx to anywhere, here a plain-http "other host" path, is an error naming status and Location."""
+    target = server.url + "/elsewhere/token"
+    script(server, "/oauth/token", (status, {"Location": target}))
+    with pytest.raises(TransportError) as caught:
+        client().request(method, server.url + "/oauth/token", data={"client_secret": "s3cr3t-unit"})
+    message = str(caught.value)
+    assert f"HTTP {status} redirecting to {target}" in message
+    assert "set the URL to the final address" in message
+    assert methods(server, "/elsewhere/token") == []
+    assert methods(server, "/oauth/token") == [method]
+
+
+def test_a_redirect_is_not_followed_by_the_retry_layer_either(server):
+    http = client()
+    assert http.session.get_adapter(server.url).max_retries.redirect == 0
+
+
+# -- bounded reads --------------------------------------------------------------------------
+
+
+class DripServer(ThreadingHTTPServer):
+    """Answers 200 with ``size`` bytes of body, written ``piece`` bytes every ``interval`` seconds."""
+
+    daemon_threads = True
+
+    def __init__(self, *, size, piece=1, interval=0.0, declare_length=True, break_off=0):
+        super().__init__(("127.0.0.1", 0), DripHandler)
+        self.size, self.piece, self.interval = size, piece, interval
+        self.declare_length = declare_length
+        self.break_off = break_off  # this many answers stop half-way and close the connection
+        self.answered = 0
+        self.stopped = threading.Event()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class DripHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def _answer(self):
+        srv = self.server
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if srv.declare_length:
+            self.send_header("Content-Length", str(srv.size))
+        else:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        sent = 0
+        srv.answered += 1
+        stop_at = srv.size // 2 if srv.answered <= srv.break_off else srv.size
+        try:
+            while sent < stop_at and not srv.stopped.is_set():
+                chunk = min(srv.piece, srv.size - sent)
+                self.wfile.write(b" " * chunk)
+                self.wfile.flush()
+                sent += chunk
+                if srv.interval:
+                    srv.stopped.wait(srv.interval)
+        except OSError:
+            pass  # the client gave up, as it should
+        self.close_connection = True
+
+    do_GET = do_POST = do_DELETE = _answer
+
+
+@pytest.fixture
+def drip():
+    started = []
+
+    def start(**kwargs):
+        srv = DripServer(**kwargs)
+        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        started.append(srv)
+        return srv
+
+    yield start
+    for srv in started:
+        srv.stopped.set()
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_timeout_bounds_the_whole_answer_not_each_read(drip):
+    """A byte every 0.25 s never trips a per-read timeout of 1 s; the whole answer would take 30 s."""
+    srv = drip(size=120, piece=1, interval=0.25)
+    with pytest.raises(TransportError, match="got no answer within 1 s") as caught:
+        client(timeout=1, max_retries=0).request("GET", srv.url + "/Users")
+    assert caught.value.maybe_applied is True
+
+
+@pytest.mark.parametrize("declare_length", [True, False])
+def test_an_answer_past_the_size_cap_fails_cleanly(drip, declare_length):
+    srv = drip(size=300_000, piece=65536, declare_length=declare_length)
+    with pytest.raises(TransportError, match=r"answered with more than 0 MiB.*the rest was not read"):
+        client(max_response_bytes=200_000).request("GET", srv.url + "/Users")
+
+
+def test_an_answer_within_the_size_cap_is_read_whole(drip):
+    srv = drip(size=200_000, piece=65536)
+    response = client(max_response_bytes=200_000).request("GET", srv.url + "/Users")
+    assert len(response.content) == 200_000 and response.text == " " * 200_000
+
+
+def test_the_size_cap_is_generous_for_a_full_page_of_users():
+    from ansible_collections.scimkit.atlassian.plugins.module_utils._http import MAX_RESPONSE_BYTES
+
+    assert HttpSettings().max_response_bytes == MAX_RESPONSE_BYTES >= 8 * 1024 * 1024
+
+
+def test_connections_are_reused_after_a_whole_answer(server):
+    http = client()
+    for _attempt in range(3):
+        assert http.request("GET", server.url + "/Users").json() == {}
+    assert len(server.peers) == 1  # one keep-alive connection for the three requests
+
+
+@pytest.mark.parametrize(("method", "sent"), [("GET", 3), ("DELETE", 3), ("POST", 1)])
+def test_a_body_that_breaks_off_is_retried_for_idempotent_methods_only(drip, method, sent):
+    srv = drip(size=1000, piece=100, break_off=2)
+    http = client()
+    if method == "POST":
+        with pytest.raises(TransportError, match="broke during POST /Users"):
+            http.request(method, srv.url + "/Users")
+    else:
+        assert len(http.request(method, srv.url + "/Users").content) == 1000
+    assert srv.answered == sent

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ApiError, TransportError
+from ansible_collections.scimkit.atlassian.plugins.module_utils._http import HttpSettings
 from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import ScimClient
 from ansible_collections.scimkit.atlassian.plugins.module_utils._token import (
     ClientCredentials,
@@ -54,8 +55,13 @@ class FakeDirectory:
         self.sent: list[dict] = []
         self.lock = threading.Lock()
 
-    def retry_posts_to(self, url: str) -> None:
+    settings = HttpSettings(max_retries=0)
+
+    def send_once_to(self, url: str) -> None:
         """ClientCredentialsProvider asks this of the real HttpClient."""
+
+    def pause_before_retry(self, attempt: int, response=None) -> None:
+        """Nothing to wait for here."""
 
     def request(self, method, url, *, params=None, data=None, headers=None, **kwargs):
         if urlsplit(url).path.endswith("/oauth/token"):
@@ -278,3 +284,27 @@ def test_a_401_in_several_threads_renews_the_token_once():
     tokens = ClientCredentialsProvider(http, creds)
     assert ids(client(http, tokens=tokens).list_all("Users", concurrency=3)) == expected_ids(range(400))
     assert issued == ["token-1", "token-2"]
+
+
+@pytest.mark.parametrize("concurrency", [2, 4, 8])
+def test_a_claimed_total_asks_at_most_concurrency_pages_past_the_last_page_read(concurrency):
+    """totalResults says 1,000,000 but only 250 users exist: the read stops at the first empty page."""
+    def on_get(start):
+        return FakeResponse(200, page(http.listing[start - 1:start + 99], 1_000_000, start))
+
+    http = FakeDirectory(250, on_get=on_get)
+    assert ids(client(http).list_all("Users", concurrency=concurrency)) == expected_ids(range(250))
+    # Pages 1-3 hold users and page 4 (startIndex 301) is empty: nothing past 3 + concurrency pages is asked.
+    assert 301 in http.starts
+    assert max(http.starts) <= 201 + concurrency * 100
+    assert len(http.sent) <= 3 + concurrency
+
+
+def test_an_empty_page_ends_the_concurrent_read_whatever_the_total_claims():
+    def on_get(start):
+        return FakeResponse(200, page(http.listing[:100] if start == 1 else [], 1000, start))
+
+    http = FakeDirectory(100, on_get=on_get)
+    assert ids(client(http).list_all("Users", concurrency=3)) == expected_ids(range(100))
+    # Page 2 came back empty: pages 3 and 4 may have been asked ahead already, nothing after them.
+    assert http.starts[:2] == [1, 101] and max(http.starts) <= 301

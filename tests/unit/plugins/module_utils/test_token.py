@@ -92,6 +92,8 @@ def test_encrypted_key_with_passphrase(rsa_key):
         (lambda k: pem(k, PASSPHRASE), "wrong-passphrase-unit", "RS256", "passphrase is wrong"),
         (pem, PASSPHRASE, "RS256", "not encrypted"),
         (lambda k: "this is not a key", None, "RS256", "not in PEM format"),
+        (lambda k: "$ANSIBLE_VAULT;1.1;AES256\n6162636465\n", None, "RS256",
+         r"Ansible Vault .*lookup\('ansible.builtin.file', 'path/to/key.pem'\)"),
         (lambda k: "-----BEGIN PRIVATE KEY-----\nZ2FyYmFnZQ==\n-----END PRIVATE KEY-----\n", None, "RS256", "damaged"),
         (lambda k: k.public_key().public_bytes(serialization.Encoding.PEM,
                                                serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
@@ -148,7 +150,12 @@ def test_successful_token_response():
     ("status", "text", "content_type", "message"),
     [
         (401, '{"error": "invalid_client", "error_description": "unknown kid abc"}', "application/json",
-         r"HTTP 401 invalid_client: unknown kid abc\. Check client_id and key_id"),
+         r"HTTP 401 invalid_client: unknown kid abc\. invalid_client means the server did not authenticate the client\. "
+         r"The server's own description above tells the cause\.$"),
+        (401, '{"error": "invalid_client"}', "application/json",
+         r"HTTP 401 invalid_client\. invalid_client means .* Usual causes: an unknown client_id; .*key_id.*clock"),
+        (400, '{"error": "invalid_client", "error_description": "Client authentication failed"}', "application/json",
+         r"HTTP 400 invalid_client: Client authentication failed\. .* Usual causes: an unknown client_id; .*key_id.*clock"),
         (400, '{"error": "invalid_scope"}', "application/json", "invalid_scope.*manage:directory"),
         (500, "<html><body><h1>Internal Server Error</h1></body></html>", "text/html",
          r"HTTP 500 with a non-JSON body \(text/html\): 'Internal Server Error'"),
@@ -180,3 +187,32 @@ def test_an_unreadable_success_answer_is_not_quoted_as_it_may_hold_a_token():
         parse_token_response(200, body, "application/x-www-form-urlencoded", "https://a/oauth/token", requested_at=0)
     assert "tok-secret-form-encoded-123" not in str(caught.value)
     assert "HTTP 200 with a non-JSON body (application/x-www-form-urlencoded" in str(caught.value)
+
+
+@pytest.mark.parametrize("description", ["jti replayed", "assertion jti already used", "client is disabled"])
+def test_a_described_oauth_error_is_quoted_and_not_second_guessed(description):
+    """The server named its cause: the hint must not send the admin to check keys and clocks that are fine."""
+    text = json.dumps({"error": "invalid_client", "error_description": description})
+    with pytest.raises(TokenError) as caught:
+        parse_token_response(401, text, "application/json", "https://a/oauth/token", requested_at=0)
+    message = str(caught.value)
+    assert f"HTTP 401 invalid_client: {description}." in message
+    assert "key_id" not in message and "clock" not in message and "private key" not in message
+    assert caught.value.error == "invalid_client" and caught.value.error_description == description
+
+
+@pytest.mark.parametrize(("error", "hint"), [
+    ("invalid_grant", "refused the grant"),
+    ("unauthorized_client", "may not use the client-credentials grant"),
+    ("invalid_request", "token_request_format"),
+    ("unsupported_grant_type", "does not offer the client-credentials grant"),
+])
+def test_each_oauth_error_says_what_it_usually_means(error, hint):
+    with pytest.raises(TokenError, match=f"HTTP 400 {error}\\. .*{hint}"):
+        parse_token_response(400, json.dumps({"error": error}), "application/json", "https://a/oauth/token", 0)
+
+
+def test_a_huge_token_error_body_is_cut_before_it_is_parsed():
+    text = json.dumps({"error": "invalid_request", "error_description": "x" * 200_000})
+    with pytest.raises(TokenError, match=r"HTTP 400 with a non-JSON body .*\.\.\.'"):
+        parse_token_response(400, text, "application/json", "https://a/oauth/token", requested_at=0)
