@@ -196,7 +196,7 @@ class _GatedAdapter(HTTPAdapter):  # type: ignore[misc,valid-type]
         return super().send(request, *args, **kwargs)
 
 
-def path_segment(value: t.Any, option: str, *, kind: str = "id") -> str:
+def path_segment(value: t.Any, option: str, *, kind: str = "an id") -> str:
     """``value`` as one URL path segment (percent-encoded), or ConfigError before any request.
 
     ``.`` and ``..`` are normalised away by clients, servers and proxies (to the list, or the
@@ -206,7 +206,7 @@ def path_segment(value: t.Any, option: str, *, kind: str = "id") -> str:
     text = str(value) if value is not None else ""
     if not text.strip() or text in (".", "..") or "/" in text:
         raise ConfigError(
-            f"{option} {text!r} is not a {kind}: it must be one path segment, not empty, '.' or '..', and without '/'."
+            f"{option} {text!r} is not {kind}: an id must be one path segment, not empty, '.' or '..', and without '/'."
         )
     return quote(text, safe=":-")
 

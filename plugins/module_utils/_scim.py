@@ -69,7 +69,7 @@ _HINTS = {
 
 def check_id(value: t.Any, option: str) -> None:
     """Refuse an id that would not name one resource as a path segment, before any request (see _http.path_segment)."""
-    path_segment(value, option, kind="SCIM id")
+    path_segment(value, option, kind="a SCIM id")
 
 
 def filter_eq(attribute: str, value: str) -> str:

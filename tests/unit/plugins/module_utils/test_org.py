@@ -13,7 +13,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import OrgApiError, ScimKitError, TransportError
+from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
+    ConfigError,
+    OrgApiError,
+    ScimKitError,
+    TransportError,
+)
 from ansible_collections.scimkit.atlassian.plugins.module_utils._http import _GatedRetry
 from ansible_collections.scimkit.atlassian.plugins.module_utils._org import (
     OrgClient,
@@ -163,9 +168,17 @@ def test_get_lists_send_only_the_cursor_after_the_first_page():
         FakeResponse(200, {"data": [{"resourceId": "ari:1", "roles": ["atlassian/user"]}], "links": {"next": "n1"}}),
         FakeResponse(200, {"data": [{"resourceId": "ari:2", "roles": []}], "links": {"next": None}}),
     )
-    assert len(client.role_assignments("d1", "g/1")) == 2
+    assert len(client.role_assignments("d1", "g:1")) == 2
     assert [params for _m, _u, params, _b, _h in http.sent] == [None, {"cursor": "n1"}]
-    assert http.sent[0][1].endswith("/directories/d1/groups/g%2F1/role-assignments")
+    assert http.sent[0][1].endswith("/directories/d1/groups/g:1/role-assignments")
+
+
+@pytest.mark.parametrize("group_id", ["g/1", "..", ".", ""])
+def test_an_id_that_is_not_one_path_segment_is_refused_before_any_request(group_id):
+    client, http = org_client()
+    with pytest.raises(ConfigError, match="is not an id: an id must be one path segment"):
+        client.role_assignments("d1", group_id)
+    assert http.sent == []
 
 
 def test_workspace_pages_send_the_cursor_alone():
