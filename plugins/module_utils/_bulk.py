@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError, ScimKitError
 from ansible_collections.scimkit.atlassian.plugins.module_utils._identity import DirectoryIndex, LinkedUsers, resolve_user
 from ansible_collections.scimkit.atlassian.plugins.module_utils._outcome import Outcome
-from ansible_collections.scimkit.atlassian.plugins.module_utils._reconcile import reconcile_user
+from ansible_collections.scimkit.atlassian.plugins.module_utils._reconcile import check_attributes, reconcile_user
 from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import USERS
 from ansible_collections.scimkit.atlassian.plugins.module_utils._users import USER_ARGUMENT_SPEC, UserSpec, user_spec
 
@@ -272,6 +272,7 @@ def reconcile_users(client: ScimClient, items: list[dict[str, t.Any]], *, check_
     work: list[_Planned] = []
     for entry in planned:
         try:
+            check_attributes(client, entry.spec)
             outcome = reconcile_user(client, entry.spec, check_mode=True, current=entry.current, looked_up=True)
         except ScimKitError as exc:
             problems.append(Failure(entry.number, entry.name, str(exc)))

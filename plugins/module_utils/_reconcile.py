@@ -17,7 +17,7 @@ import typing as t
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError
 from ansible_collections.scimkit.atlassian.plugins.module_utils._identity import FilterLookup, LinkedUsers, resolve_user
 from ansible_collections.scimkit.atlassian.plugins.module_utils._outcome import Outcome
-from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import USERS
+from ansible_collections.scimkit.atlassian.plugins.module_utils._scim import USER_SCHEMA, USERS
 from ansible_collections.scimkit.atlassian.plugins.module_utils._users import (
     Change,
     UserSpec,
@@ -27,6 +27,7 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._users import (
     managed_view,
     patch_operations,
     plan_update,
+    refuse_write_only,
     replacement_payload,
 )
 
@@ -41,6 +42,14 @@ HIDDEN_USER_HINT = (
     "provisioned, and Atlassian's organization admin API returns it from its SCIM-link lookup by e-mail "
     "(scimkit.atlassian.scim_link_info). Given org_id and api_key, this module does that lookup itself."
 )
+
+
+def check_attributes(client: ScimClient, spec: UserSpec) -> None:
+    """Refuse the ``attributes`` keys the server's schema marks write-only; asks the schema only when there are some."""
+    if spec.raw_attributes:
+        write_only = client.write_only_attributes(USER_SCHEMA)
+        for key in spec.raw_attributes:
+            refuse_write_only(key, write_only)
 
 
 def find_user(client: ScimClient, spec: UserSpec) -> dict[str, t.Any] | None:
@@ -73,6 +82,7 @@ def reconcile_user(client: ScimClient, spec: UserSpec, *, check_mode: bool,
     refused with 409 although the SCIM filters cannot see them: a hidden user being rehired.
     """
     if not looked_up:
+        check_attributes(client, spec)
         current = find_user(client, spec)
 
     if spec.state == "absent":
@@ -139,4 +149,4 @@ def read_users(client: ScimClient, *, user_id: str | None = None, user_name: str
     return client.list(USERS, filter=filter, **shape)
 
 
-__all__ = ["HIDDEN_USER_HINT", "find_user", "read_users", "reconcile_user", "update_user"]
+__all__ = ["HIDDEN_USER_HINT", "check_attributes", "find_user", "read_users", "reconcile_user", "update_user"]

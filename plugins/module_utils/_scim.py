@@ -130,6 +130,7 @@ class ScimClient:
         self._tokens = tokens
         self.page_size = page_size
         self._patch_supported: bool | None = None
+        self._write_only: dict[str, frozenset[str]] = {}
         # Writes the server acknowledged: a task that fails after one still reports changed.
         self.writes_done = 0
 
@@ -334,6 +335,26 @@ class ScimClient:
                 "give the id option to say which one is meant."
             )
         return matches[0] if matches else None
+
+    def write_only_attributes(self, schema: str) -> frozenset[str]:
+        """The attributes the server's schema marks write-only (``mutability: writeOnly`` or ``returned: never``).
+
+        Casefolded top-level names, read once per task from ``/Schemas/<urn>``. Empty when the
+        server publishes no such schema or cannot be asked: only the known names are refused then.
+        """
+        if schema not in self._write_only:
+            try:
+                document = self.request("GET", f"/Schemas/{quote(schema, safe=':')}") or {}
+            except (ApiError, ScimKitError):
+                document = {}
+            attributes = document.get("attributes") if isinstance(document, dict) else None
+            self._write_only[schema] = frozenset(
+                str(attribute["name"]).casefold() for attribute in attributes or []
+                if isinstance(attribute, dict) and attribute.get("name")
+                and (str(attribute.get("mutability", "")).lower() == "writeonly"
+                     or str(attribute.get("returned", "")).lower() == "never")
+            )
+        return self._write_only[schema]
 
     def patch_supported(self) -> bool:
         """Whether the ServiceProviderConfig advertises PATCH; assumed so when it cannot be read."""

@@ -67,6 +67,7 @@ class UserSpec:
     user_name: str | None = None
     external_id: str | None = None
     managed: dict[Key, t.Any] = field(default_factory=dict)
+    raw_attributes: tuple[str, ...] = ()  # the keys given in ``attributes``, checked against the server's schema
 
     @property
     def label(self) -> str:
@@ -111,12 +112,7 @@ def user_spec(options: dict[str, t.Any]) -> UserSpec:
         managed[("phoneNumbers", None)] = normalize_multi("phoneNumbers", options["phone_numbers"])
 
     for key, value in (options.get("attributes") or {}).items():
-        if key.casefold() in WRITE_ONLY:
-            raise ConfigError(
-                f"attributes cannot set {key!r}: it is write-only in SCIM (the server never returns it), so it would "
-                "print in --diff output and report a change on every run. This collection does not manage SCIM "
-                "passwords; people sign in through Atlassian or the identity provider."
-            )
+        refuse_write_only(key, WRITE_ONLY)
         if key in READ_ONLY or key == "schemas":
             raise ConfigError(f"attributes cannot set {key!r}: the server owns it.")
         if any(attribute.casefold() == key.casefold() for attribute, _sub in managed):
@@ -131,10 +127,21 @@ def user_spec(options: dict[str, t.Any]) -> UserSpec:
         user_name=options.get("user_name"),
         external_id=options.get("external_id"),
         managed=managed,
+        raw_attributes=tuple(options.get("attributes") or ()),
     )
     if not (spec.id or spec.user_name or spec.external_id):
         raise ConfigError("Name the user: give user_name, external_id or id.")
     return spec
+
+
+def refuse_write_only(key: str, write_only: t.Collection[str]) -> None:
+    """Refuse an ``attributes`` key that is write-only (``write_only``: casefolded names)."""
+    if key.casefold() in write_only:
+        raise ConfigError(
+            f"attributes cannot set {key!r}: it is write-only in SCIM (the server never returns it), so it would "
+            "print in --diff output and report a change on every run. This collection does not manage SCIM "
+            "passwords or other write-only attributes; people sign in through Atlassian or the identity provider."
+        )
 
 
 def normalize_multi(attribute: str, items: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
@@ -407,6 +414,7 @@ __all__ = [
     "patch_path",
     "plan_update",
     "read_value",
+    "refuse_write_only",
     "replacement_payload",
     "same_value",
     "user_spec",

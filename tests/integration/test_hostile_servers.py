@@ -87,6 +87,13 @@ def build_cases(info: dict, hostile: str, vault_key: str) -> list[dict]:
         case("password in attributes", "scim_user",
              {**api_key, "user_name": "hostile.pw@example.com", "attributes": {"password": "hunter2-hostile-pw-2026"}},
              r"attributes cannot set 'password': it is write-only"),
+        case("write-only attribute named by the server's schema", "scim_users",
+             {**api_key, "users": [{"user_name": "hostile.pin@example.com", "attributes": {"pin": "4321-hostile-pin"}}]},
+             r"users has 1 item\(s\) that cannot be planned.*attributes cannot set 'pin': it is write-only",
+             scenario={"inject": [{"target": "scim", "method": "GET", "path_contains": "/Schemas/", "json": {
+                 "id": "urn:ietf:params:scim:schemas:core:2.0:User", "attributes": [
+                     {"name": "userName", "mutability": "readWrite", "returned": "default"},
+                     {"name": "pin", "mutability": "writeOnly", "returned": "never"}]}}]}),
         case("access_token: a whole registered result", "scim_user_info",
              {**scim, "access_token": json.dumps({"changed": False, "access_token": "sbx-at-whole-result-2026",
                                                   "token_type": "Bearer"})},
