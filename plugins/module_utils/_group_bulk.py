@@ -241,15 +241,14 @@ def _read_members(client: ScimClient, plans: list[Plan], concurrency: int) -> No
 def _resolve(plans: list[Plan], users: UserIndex, *, check_mode: bool, warnings: list[str]) -> list[str]:
     """Member values turned into ids in every plan; returns the errors (real run) for names nobody has."""
     errors: list[str] = []
-    pending = [(plan, value) for plan in plans if plan.item and plan.item.spec.members
-               for value in plan.item.spec.members if value not in set(member_ids(plan.current))]
+    managed = [plan for plan in plans if plan.item and plan.desired is not None]
+    pending = [(plan, value) for plan in managed for value in plan.item.spec.members or ()
+               if value not in set(member_ids(plan.current))]
     if pending:
         users.ensure_listed()
     unknown: dict[int, list[str]] = {}
-    for plan in plans:
-        spec = plan.item.spec if plan.item else None
-        if spec is None or spec.members is None:
-            continue
+    for plan in managed:
+        spec = plan.item.spec
         current = set(member_ids(plan.current))
         desired: list[str] = []
         for value in spec.members:
@@ -264,17 +263,21 @@ def _resolve(plans: list[Plan], users: UserIndex, *, check_mode: bool, warnings:
             desired.append(found)
         plan.desired = list(dict.fromkeys(desired))
     if unknown:
-        listed = "; ".join(f"item {number} ({next(p.name for p in plans if p.number == number)}): "
-                           f"{', '.join(repr(value) for value in values)}" for number, values in sorted(unknown.items()))
+        values = list(dict.fromkeys(value for number in sorted(unknown) for value in unknown[number]))
+        names = _named([repr(value) for value in values])
+        items = _named([f"{number} ({next(p.name for p in managed if p.number == number)})" for number in sorted(unknown)])
+        count = f"{len(values)} member name{'s' if len(values) > 1 else ''} of item{'s' if len(unknown) > 1 else ''}"
+        verb = "match" if len(values) > 1 else "matches"
         if check_mode:
             warnings.append(
-                f"members: some names match no user of the directory yet ({listed}). Check mode shows them as "
-                "additions, since an earlier task of the play may create these users; a real run fails if they "
-                "still match no user."
+                f"members: {count} {items} {verb} no user of the directory yet: {names}. Check mode shows "
+                "them as additions, since an earlier task of the play may create these users; a real run fails if "
+                "they still match no user."
             )
         else:
-            errors.append(f"members match no user of the directory: {listed}. Give each member as a userName or "
-                          "a SCIM user id; a deactivated user may be hidden from lookups by name, so give its SCIM id")
+            errors.append(f"members: {count} {items} {verb} no user of the directory: {names}. Give each "
+                          "member as a userName or a SCIM user id; a deactivated user may be hidden from lookups by "
+                          "name, so give its SCIM id")
     return errors
 
 

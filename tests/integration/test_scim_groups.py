@@ -144,13 +144,15 @@ def test_unknown_members_fail_a_real_run_and_are_additions_in_check_mode(reconci
               {"display_name": "second", "members": [NAMES[0], "newhire@example.com"]}]
     result, _run = reconcile(groups)
     assert result["failed"] and not result.get("changed")
-    assert "item 2 (second): 'newhire@example.com'" in result["msg"] and "match no user" in result["msg"]
+    assert "members: 1 member name of item 2 (second) matches no user of the directory: 'newhire@example.com'" \
+        in result["msg"]
     assert writes(sandbox) == {} and directory.groups() == {}
 
     check, run = reconcile(groups, "--check", "--diff")
     assert not check.get("failed") and check["created"] == ["first", "second"]
     assert "newhire@example.com" in check["diff"]["after"]["second"]["members"]
     assert "[WARNING]" in run.output and "an earlier task of the play may create" in run.output
+    assert "1 member name of item 2 (second) matches no user of the directory yet" in run.output
     assert writes(sandbox) == {}
 
 
