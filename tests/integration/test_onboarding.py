@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import requests
 import yaml
-from conftest import TARGETS
+from conftest import ROOT, TARGETS
 
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
 
@@ -143,3 +143,18 @@ def test_inputs_are_checked_before_the_token_naming_the_role_variables(playbook,
     assert expected in run.stdout
     assert "Check the role's variables before fetching a token" in run.stdout
     assert sandbox.stats()["token_requests"] == 0
+
+
+def test_the_example_people_file_is_what_the_role_takes(playbook, sandbox, scim):
+    """docs/getting-started.md section 8 gives playbooks/vars/people.yml to the role as onboarding_users_file."""
+    guide = (ROOT / "docs" / "getting-started.md").read_text()
+    assert "onboarding_users_file: people.yml" in guide and "playbooks/vars/people.yml" in guide
+    people_file = ROOT / "playbooks" / "vars" / "people.yml"
+    people = yaml.safe_load(people_file.read_text())
+    run = playbook("onboarding/run.yml", extra={"onboarding_users_file": str(people_file)})
+    assert run.recap["failed"] == 0 and "Check the people of onboarding_users_file" in run.stdout
+    assert sorted(u["userName"] for u in scim.users()) == sorted(p["user_name"] for p in people) and people
+    memberships = groups_of(sandbox)
+    for person in people:
+        for group in person["groups"]:
+            assert person["user_name"] in memberships[group]
