@@ -135,8 +135,9 @@ def test_a_bad_people_file_fails_before_the_token_naming_the_variable(playbook, 
     ({"onboarding_directory_id": "d-1"}, "Set exactly one of onboarding_base_url and onboarding_directory_id (the SCIM "
                                          "directory); both are set."),
     ({"onboarding_private_key_path": ""}, "onboarding_client_id is set, but no key or secret"),
-    ({"onboarding_users": [], "onboarding_groups": []}, "The role was given no people and no groups: set "
-                                                         "onboarding_users (or onboarding_users_file) and/or onboarding_groups."),
+    ({"onboarding_users": [], "onboarding_groups": []},
+     "The role was given no people and no groups: set onboarding_users (or onboarding_users_file) and/or "
+     "onboarding_groups."),
 ])
 def test_inputs_are_checked_before_the_token_naming_the_role_variables(playbook, sandbox, variables, expected):
     run = playbook("onboarding/run.yml", extra={"onboarding_users": TEAM[:1], **variables}, expect_rc=2)
@@ -150,7 +151,7 @@ def test_the_example_people_file_is_what_the_role_takes(playbook, sandbox, scim)
     guide = (ROOT / "docs" / "getting-started.md").read_text()
     assert "onboarding_users_file: people.yml" in guide and "playbooks/vars/people.yml" in guide
     people_file = ROOT / "playbooks" / "vars" / "people.yml"
-    people = yaml.safe_load(people_file.read_text())
+    people = yaml.safe_load(people_file.read_text())["users"]
     run = playbook("onboarding/run.yml", extra={"onboarding_users_file": str(people_file)})
     assert run.recap["failed"] == 0 and "Check the people of onboarding_users_file" in run.stdout
     assert sorted(u["userName"] for u in scim.users()) == sorted(p["user_name"] for p in people) and people
