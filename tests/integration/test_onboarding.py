@@ -101,6 +101,7 @@ def test_the_number_of_tasks_does_not_grow_with_the_groups(playbook, sandbox):
     many = playbook("onboarding/run.yml", "--check", extra={"onboarding_users": people, "onboarding_groups": GROUPS})
     assert many.recap == few.recap
     assert many.stdout.count("TASK [") == few.stdout.count("TASK [") <= 10
+    assert "(item=" not in many.stdout  # no task loops over the groups (each loop item costs a module run)
     assert writes(sandbox) == 0
 
 
