@@ -186,6 +186,9 @@ galaxy-import: venv collection ## build the tarball, galaxy-importer it, install
 	@grep -q '^Importer processing completed successfully' "$(IMPORT_DIR)/galaxy-importer.log"
 	$(IMPORT_ENV) ansible-galaxy collection install --offline --force --collections-path "$(IMPORT_DIR)/collections" "$(IMPORT_TARBALL)"
 	$(IMPORT_ENV) ansible-galaxy collection verify --offline scimkit.atlassian
+	@# The docs install the Python requirements from the installed collection's own requirements.txt.
+	for doc in README.md docs/getting-started.md; do grep -q "ansible_collections/scimkit/atlassian/requirements.txt" "$$doc"; done
+	$(BIN)/python -m pip install --dry-run --no-index --quiet -r "$(IMPORT_DIR)/collections/ansible_collections/scimkit/atlassian/requirements.txt"
 	@# What ansible-builder would add to an execution environment holding the installed collection.
 	$(IMPORT_ENV) ansible-builder introspect --sanitize "$(IMPORT_DIR)/collections" | tee "$(IMPORT_DIR)/ee-dependencies.yml"
 	grep -q "cryptography.*from collection scimkit.atlassian" "$(IMPORT_DIR)/ee-dependencies.yml"

@@ -39,8 +39,9 @@ class CallbackModule(CallbackBase):
         self.started[task.get_name()] = time.perf_counter()
 
     def _done(self, result, *args, **kwargs):
-        name = result.task_name or result._task.get_name()
-        if name in self.started:
+        # A role's task starts as "role : name" but its result may carry the bare name: try both.
+        name = next((name for name in (result._task.get_name(), result.task_name) if name in self.started), None)
+        if name is not None:
             self.seconds[name] = round(time.perf_counter() - self.started[name], 3)
 
     v2_runner_on_ok = v2_runner_on_failed = v2_runner_on_skipped = _done

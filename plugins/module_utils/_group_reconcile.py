@@ -107,11 +107,13 @@ class UserDirectory:
             found = value
         return found
 
-    def resolve(self, values: t.Sequence[str], current_ids: t.Sequence[str]) -> dict[str, str]:
+    def resolve(self, values: t.Sequence[str], current_ids: t.Sequence[str], *,
+                warn: t.Callable[[str], None] | None = None) -> dict[str, str]:
         """Each value (a userName, compared case-insensitively, or a SCIM user id) mapped to its user id.
 
         A value that is the id of a current member needs no request. Fails naming every value
-        that matches no user.
+        that matches no user, unless ``warn`` is given (check mode): each such value then maps to
+        itself, a would-be addition, and ``warn`` is told why.
         """
         resolved, unknown = split_known(values, current_ids)
         pending = [value for value in unknown if self._id_for(value) is None]
@@ -136,7 +138,13 @@ class UserDirectory:
                 missing.append(value)
             else:
                 resolved[value] = found
-        if missing:
+        if missing and warn is not None:
+            listed = ", ".join(repr(value) for value in missing)
+            warn(f"members: {listed} {'matches' if len(missing) == 1 else 'match'} no user of the directory yet. "
+                 "Check mode shows them as additions, since an earlier task of the play may create these users; "
+                 "a real run fails if they still match no user.")
+            resolved.update({value: value for value in missing})
+        elif missing:
             listed = ", ".join(repr(value) for value in missing)
             raise ScimKitError(
                 f"members: {listed} {'matches' if len(missing) == 1 else 'match'} no user of the directory. "
@@ -225,8 +233,13 @@ def _create(client: ScimClient, spec: GroupSpec, payload: dict[str, t.Any]) -> d
     )
 
 
-def reconcile_group(client: ScimClient, spec: GroupSpec, *, check_mode: bool, diff: bool) -> Outcome:
-    """Make one group match ``spec``; in check mode, predict the outcome without a write."""
+def reconcile_group(client: ScimClient, spec: GroupSpec, *, check_mode: bool, diff: bool,
+                    warn: t.Callable[[str], None] | None = None) -> Outcome:
+    """Make one group match ``spec``; in check mode, predict the outcome without a write.
+
+    In check mode a member name that matches no user is a would-be addition that ``warn`` reports:
+    an earlier task of the play, itself in check mode, may be the one that creates the user.
+    """
     directory = UserDirectory(client)
     manages_members = spec.members is not None
     # Members are read when compared, or shown (in diff mode, those a delete takes access from).
@@ -246,7 +259,7 @@ def reconcile_group(client: ScimClient, spec: GroupSpec, *, check_mode: bool, di
     views = _Views(directory, enabled=diff, with_members=manages_members)
     desired = None
     if spec.members is not None:
-        resolved = directory.resolve(spec.members, member_ids(current))
+        resolved = directory.resolve(spec.members, member_ids(current), warn=warn if check_mode else None)
         desired = list(dict.fromkeys(resolved[value] for value in spec.members))
 
     if current is None:

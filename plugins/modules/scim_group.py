@@ -31,8 +31,12 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Reads the directory and resolves the member names, sends no write, and predicts RV(group), C(changed)
-      and the diff as a real run would.
+    details:
+      - Reads the directory and resolves the member names, sends no write, and predicts RV(group), C(changed)
+        and the diff as a real run would.
+      - A member name that matches no user is not an error in check mode. It is reported as an addition, with a
+        warning, since an earlier task of the play (creating the user, itself in check mode) would have made it
+        exist. A real run fails on such a name.
   diff_mode:
     support: full
     details: The diff shows C(displayName), C(externalId) and, when O(members) is given or the group is deleted,
@@ -175,7 +179,8 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._module import S
 
 
 def ensure_group(scim: ScimModule) -> dict:
-    outcome = reconcile_group(scim.client, group_spec(scim.params), check_mode=scim.check_mode, diff=scim.diff_mode)
+    outcome = reconcile_group(scim.client, group_spec(scim.params), check_mode=scim.check_mode, diff=scim.diff_mode,
+                              warn=scim.module.warn)
     return outcome.module_result("group", diff=scim.diff_mode)
 
 

@@ -6,7 +6,10 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
+import yaml
+from conftest import ROOT, TARGETS
 
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
 
@@ -89,3 +92,71 @@ def test_a_bad_variable_fails_at_argument_validation(playbook, sandbox):
     wrong_type = playbook("onboarding/run.yml", extra={"onboarding_purge": "sometimes"}, expect_rc=2)
     assert "onboarding_purge" in wrong_type.stdout
     assert writes(sandbox) == 0
+
+
+def test_the_number_of_tasks_does_not_grow_with_the_groups(playbook, sandbox):
+    few = playbook("onboarding/run.yml", "--check", extra={"onboarding_users": TEAM[:2], "onboarding_groups": GROUPS})
+    many_groups = [f"team-{number:02d}" for number in range(30)]
+    people = [dict(m, groups=many_groups) for m in TEAM[:2]]
+    many = playbook("onboarding/run.yml", "--check", extra={"onboarding_users": people, "onboarding_groups": GROUPS})
+    assert many.recap == few.recap
+    assert many.stdout.count("TASK [") == few.stdout.count("TASK [") <= 10
+    assert "(item=" not in many.stdout  # no task loops over the groups (each loop item costs a module run)
+    assert writes(sandbox) == 0
+
+
+def test_people_from_a_file(playbook, sandbox, scim, tmp_path):
+    people_file = tmp_path / "people.yml"
+    people_file.write_text(yaml.safe_dump({"users": TEAM}))
+    variables = {"onboarding_users_file": str(people_file), "onboarding_groups": GROUPS}
+    check = playbook("onboarding/run.yml", "--check", extra=variables)
+    assert writes(sandbox) == 0
+    first = playbook("onboarding/run.yml", extra=variables)
+    assert first.recap["changed"] == check.recap["changed"] > 0
+    assert len(scim.users()) == 12
+    assert groups_of(sandbox)["confluence-users"] == sorted(m["user_name"] for m in TEAM[1::2])
+    again = playbook("onboarding/run.yml", extra=variables)
+    assert again.recap["changed"] == 0
+
+
+def test_a_bad_people_file_fails_before_the_token_naming_the_variable(playbook, sandbox, tmp_path):
+    people_file = tmp_path / "people.yml"
+    people_file.write_text(yaml.safe_dump([TEAM[0], dict(TEAM[1], user_nmae="oops")]))
+    bad = playbook("onboarding/run.yml", extra={"onboarding_users_file": str(people_file)}, expect_rc=2)
+    assert "onboarding_users_file" in bad.stdout and "user_nmae" in bad.stdout
+
+    missing = playbook("onboarding/run.yml", extra={"onboarding_users_file": "no-such-people.yml"}, expect_rc=2)
+    playbook_dir = str(TARGETS / "onboarding")
+    assert f"onboarding_users_file: {playbook_dir}/no-such-people.yml is not a file" in missing.stdout
+    assert sandbox.stats()["token_requests"] == 0 and writes(sandbox) == 0
+
+
+@pytest.mark.parametrize("variables, expected", [
+    ({"onboarding_base_url": ""}, "Set exactly one of onboarding_base_url and onboarding_directory_id"),
+    ({"onboarding_directory_id": "d-1"}, "Set exactly one of onboarding_base_url and onboarding_directory_id (the SCIM "
+                                         "directory); both are set."),
+    ({"onboarding_private_key_path": ""}, "onboarding_client_id is set, but no key or secret"),
+    ({"onboarding_users": [], "onboarding_groups": []},
+     "The role was given no people and no groups: set onboarding_users (or onboarding_users_file) and/or "
+     "onboarding_groups."),
+])
+def test_inputs_are_checked_before_the_token_naming_the_role_variables(playbook, sandbox, variables, expected):
+    run = playbook("onboarding/run.yml", extra={"onboarding_users": TEAM[:1], **variables}, expect_rc=2)
+    assert expected in run.stdout
+    assert "Check the role's variables before fetching a token" in run.stdout
+    assert sandbox.stats()["token_requests"] == 0
+
+
+def test_the_example_people_file_is_what_the_role_takes(playbook, sandbox, scim):
+    """docs/getting-started.md section 8 gives playbooks/vars/people.yml to the role as onboarding_users_file."""
+    guide = (ROOT / "docs" / "getting-started.md").read_text()
+    assert "onboarding_users_file: people.yml" in guide and "playbooks/vars/people.yml" in guide
+    people_file = ROOT / "playbooks" / "vars" / "people.yml"
+    people = yaml.safe_load(people_file.read_text())["users"]
+    run = playbook("onboarding/run.yml", extra={"onboarding_users_file": str(people_file)})
+    assert run.recap["failed"] == 0 and "Check the people of onboarding_users_file" in run.stdout
+    assert sorted(u["userName"] for u in scim.users()) == sorted(p["user_name"] for p in people) and people
+    memberships = groups_of(sandbox)
+    for person in people:
+        for group in person["groups"]:
+            assert person["user_name"] in memberships[group]

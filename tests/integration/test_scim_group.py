@@ -78,13 +78,34 @@ def test_lifecycle(playbook, sandbox, directory):
 def test_unknown_member_names_fail_naming_each_and_write_nothing(ensure, sandbox, directory):
     directory.add_users([PEOPLE["alice"]])
     group = {"display_name": "jira-users", "members": [PEOPLE["alice"], "nobody@example.com", "ghost@example.com"]}
-    for args in (("--check",), ()):
-        result, _run = ensure(group, *args)
-        assert result["failed"]
-        assert "'nobody@example.com', 'ghost@example.com' match no user" in result["msg"]
-        assert "alice" not in result["msg"]
+    result, _run = ensure(group)
+    assert result["failed"]
+    assert "'nobody@example.com', 'ghost@example.com' match no user" in result["msg"]
+    assert "alice" not in result["msg"]
     assert writes(sandbox) == {}
     assert directory.groups() == []
+
+    # Check mode: not an error but would-be additions, with a warning that says why.
+    check, run = ensure(group, "--check")
+    assert not check.get("failed") and check["action"] == "created"
+    values = {m["value"] for m in check["group"]["members"]}
+    assert len(values) == 3 and {"ghost@example.com", "nobody@example.com"} < values
+    assert "'nobody@example.com', 'ghost@example.com' match no user of the directory yet" in run.output
+    assert "an earlier task of the play may create" in run.output
+    assert writes(sandbox) == {}
+
+
+def test_check_mode_across_tasks_a_new_hire_joins_a_group(playbook, sandbox, directory):
+    """The guide's --check --diff first: a play that creates a user, then adds them to a group."""
+    directory.add_users([PEOPLE["alice"]])
+    check = playbook("scim_group/new_hire.yml", "--check", "--diff")
+    assert check.recap["failed"] == 0 and check.recap["changed"] == 2
+    assert "newhire@example.com" in check.stdout and "[WARNING]" in check.output
+    assert writes(sandbox) == {} and directory.groups() == []
+
+    real = playbook("scim_group/new_hire.yml")
+    assert real.recap["changed"] == 2
+    assert len(directory.groups()[0]["members"]) == 2
 
 
 def test_diff_output_shows_member_names(ensure, directory):

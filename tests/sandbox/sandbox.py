@@ -79,8 +79,11 @@ class Sandbox:
         hide_inactive: bool = False,
         strict_filters: bool = True,
         tls: bool = False,
+        clients: dict[str, Any] | None = None,
     ):
         self.state_dir = Path(state_dir).resolve()
+        # Callers' own clients, registered at start: client id -> JWKS (a dict, JSON text or a file path).
+        self.clients = dict(clients or {})
         self.port = port
         self.seed = seed
         self.tls = tls  # serve HTTPS with a test CA generated in state_dir/tls (info: sandbox_ca_path)
@@ -163,6 +166,8 @@ class Sandbox:
         if self.tls:
             self.info["sandbox_ca_path"] = str(tls_files.ca_path)
         app.info = self.info
+        for client_id, jwks in self.clients.items():
+            app.token_endpoint.register_client(client_id, jwks)
         self._app = app
         self._server = server
         self.port = port
@@ -222,6 +227,10 @@ class Sandbox:
     def scenario(self, config: dict[str, Any] | None = None, inject: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """Default settings and no pending injections, then ``config`` and ``inject`` applied (data is kept)."""
         return self.app.scenario(config, inject)
+
+    def register_client(self, client_id: str, jwks: dict[str, Any] | str) -> list[str]:
+        """Accept assertions signed with the caller's own keys (a JWKS) under ``client_id``; returns the kids."""
+        return self.app.token_endpoint.register_client(client_id, jwks)
 
     def revoke_tokens(self) -> int:
         """Invalidate every access token issued so far (not the API key); return how many were live."""
@@ -328,6 +337,16 @@ def _remove(path: Path) -> None:
         pass
 
 
+def _client_option(value: str) -> tuple[str, str]:
+    """``--client CLIENT_ID=JWKS``: JWKS is a file path or the JSON document itself."""
+    client_id, sep, jwks = value.partition("=")
+    if not sep or not client_id or not jwks:
+        raise SystemExit(f"--client {value!r}: give CLIENT_ID=JWKS_FILE or CLIENT_ID='{{\"keys\": [...]}}'")
+    if not jwks.lstrip().startswith("{"):
+        jwks = str(Path(jwks).expanduser().resolve())  # `start` runs `serve` from another directory
+    return client_id, jwks
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
     state_dir = Path(args.state_dir).resolve()
@@ -343,6 +362,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         fail_429_rate=args.fail_429_rate,
         hide_inactive=args.hide_inactive,
         tls=args.tls,
+        clients=dict(_client_option(value) for value in args.client or []),
     )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -392,6 +412,9 @@ def cmd_start(args: argparse.Namespace) -> int:
         command.append("--hide-inactive")
     if args.tls:
         command.append("--tls")
+    for value in args.client or []:
+        client_id, jwks = _client_option(value)
+        command += ["--client", f"{client_id}={jwks}"]
     if args.verbose:
         command.append("--verbose")
     log_path = state_dir / LOG_FILE
@@ -467,6 +490,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--hide-inactive", action="store_true", help="leave users with active=false out of /Users lists")
         sub.add_argument("--seed", type=int, default=0, help="seed of the 429 injection RNG")
         sub.add_argument("--tls", action="store_true", help="serve HTTPS with a test CA generated in STATE_DIR/tls")
+        sub.add_argument("--client", action="append", metavar="CLIENT_ID=JWKS",
+                         help="also accept assertions signed with your own key: its JWKS (a file, or the JSON itself) "
+                              "registered under a client id of your choice; repeatable")
         sub.add_argument("--verbose", action="store_true", help="log every request (to stderr; `start` sends it to STATE_DIR/sandbox.log)")
 
     serve = commands.add_parser("serve", help="serve in the foreground; writes STATE_DIR/sandbox.json")

@@ -12,6 +12,7 @@ fails here as it would against Atlassian.
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import json
 import os
@@ -140,6 +141,35 @@ def load_or_create_credentials(state_dir: Path) -> Credentials:
     return Credentials(identity, private_path, encrypted_path, public_path, public_pem)
 
 
+def jwks_public_keys(jwks: dict[str, Any] | str) -> dict[str, Any]:
+    """The RSA public keys of a JWKS document (or of one JWK), by kid: what a caller registers.
+
+    ``jwks`` is the parsed document, its JSON text, or the path of a file holding it. A key
+    without ``kid`` is registered under its RFC 7638 thumbprint, as Atlassian would derive it.
+    """
+    if isinstance(jwks, str):
+        text = jwks if jwks.lstrip().startswith("{") else Path(jwks).expanduser().read_text()
+        jwks = json.loads(text)
+    keys = jwks.get("keys") if isinstance(jwks, dict) and "keys" in jwks else [jwks]
+    found: dict[str, Any] = {}
+    for jwk in keys or []:
+        if not isinstance(jwk, dict) or jwk.get("kty") != "RSA" or not jwk.get("n") or not jwk.get("e"):
+            raise ValueError("the sandbox registers RSA public keys only (JWK kty RSA, with n and e)")
+        if "d" in jwk:
+            raise ValueError("the JWKS holds a private key; register the public part only")
+        kid = jwk.get("kid") or _rfc7638_thumbprint(jwk)
+        found[kid] = jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(jwk))
+    if not found:
+        raise ValueError("the JWKS holds no key")
+    return found
+
+
+def _rfc7638_thumbprint(jwk: dict[str, Any]) -> str:
+    canonical = json.dumps({"e": jwk["e"], "kty": "RSA", "n": jwk["n"]}, separators=(",", ":"), sort_keys=True)
+    digest = hashlib.sha256(canonical.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 class OAuthError(Exception):
     """An RFC 6749 §5.2 error answer."""
 
@@ -176,6 +206,17 @@ class TokenEndpoint:
         # Every access token issued and every assertion received, so tests can grep output for them.
         self._issued: list[str] = []
         self._assertions: list[str] = []
+        # Callers' own clients (register_client): kid -> (client id, public key).
+        self._registered: dict[str, tuple[str, Any]] = {}
+
+    def register_client(self, client_id: str, jwks: dict[str, Any] | str) -> list[str]:
+        """Register a caller's public keys (a JWKS) under a client id of their choice; returns the kids."""
+        if not client_id:
+            raise ValueError("a client id is needed to register a key")
+        keys = jwks_public_keys(jwks)
+        with self._lock:
+            self._registered.update({kid: (client_id, key) for kid, key in keys.items()})
+        return sorted(keys)
 
     def _now(self) -> float:
         """The sandbox's clock: real time plus clock_offset, to imitate a server whose clock differs."""
@@ -334,8 +375,13 @@ class TokenEndpoint:
         except jwt.PyJWTError:
             raise invalid_client("client assertion is not a well-formed JWS") from None
         kid = header.get("kid")
+        client_id, public_key = self.identity.client_id, self.public_key
         if kid != self.identity.key_id:
-            raise invalid_client(f"unknown kid {kid!r}: no key registered under it")
+            with self._lock:
+                registered = self._registered.get(kid) if isinstance(kid, str) else None
+            if registered is None:
+                raise invalid_client(f"unknown kid {kid!r}: no key registered under it")
+            client_id, public_key = registered
         alg = header.get("alg")
         if alg not in ALLOWED_ALGORITHMS:
             raise invalid_client(f"alg {alg!r} is not allowed for the registered RSA key")
@@ -343,7 +389,7 @@ class TokenEndpoint:
         try:
             claims = jwt.decode(
                 assertion,
-                self.public_key,
+                public_key,
                 algorithms=list(ALLOWED_ALGORITHMS),
                 audience=self.audiences,
                 # Time claims are checked below against the sandbox clock (clock_offset), not PyJWT's.
@@ -360,7 +406,6 @@ class TokenEndpoint:
             raise invalid_client(f"invalid client assertion: {exc}") from None
         self._check_times(claims)
 
-        client_id = self.identity.client_id
         if claims.get("iss") != client_id:
             raise invalid_client("iss is not a registered client id")
         if claims.get("sub") != client_id:

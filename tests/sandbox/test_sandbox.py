@@ -856,3 +856,34 @@ def test_tls_with_a_generated_test_ca(sandbox: Any, http: requests.Session, priv
     with Sandbox(state_dir=state_dir, port=0, tls=True) as again:
         assert again.info["sandbox_ca_path"] == ca_path  # the CA is reused, so clients keep trusting it
         assert http.get(again.info["sandbox_control_url"] + "/health", verify=ca_path, timeout=5).status_code == 200
+
+
+def test_a_callers_own_key_is_registered_under_their_client_id(tmp_path):
+    """register_client: the caller's JWKS, under a client id of their choice; nothing else changes."""
+    from sandbox_oauth import jwks_public_keys
+
+    pyjwt = jwt
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(pyjwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    with pytest.raises(ValueError, match="private key"):
+        jwks_public_keys({"keys": [json.loads(pyjwt.algorithms.RSAAlgorithm.to_jwk(key))]})
+    with Sandbox(state_dir=tmp_path / "sbx", clients={"mine": json.dumps({"keys": [dict(jwk, kid="k1")]})}) as sb:
+        [thumbprint] = sb.register_client("other", {"keys": [jwk]})  # no kid: its RFC 7638 thumbprint
+
+        def assertion(client_id: str, kid: str) -> str:
+            now = int(time.time())
+            claims = {"iss": client_id, "sub": client_id, "aud": sb.info["sandbox_audience"], "iat": now,
+                      "exp": now + 60, "jti": uuid.uuid4().hex}
+            return pyjwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+
+        def token(client_id: str, kid: str) -> requests.Response:
+            return requests.post(sb.info["sandbox_token_url"], timeout=10, json={
+                "grant_type": "client_credentials",
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": assertion(client_id, kid)})
+
+        assert token("mine", "k1").status_code == 200
+        assert token("other", thumbprint).status_code == 200
+        refused = token("someone-else", "k1")
+        assert refused.status_code in (400, 401) and "iss" in refused.json()["error_description"]
+        assert token("mine", "k2").json()["error_description"] == "unknown kid 'k2': no key registered under it"
