@@ -90,7 +90,7 @@ def build_cases(info: dict, hostile: str, vault_key: str) -> list[dict]:
         case("write-only attribute named by the server's schema", "scim_users",
              {**api_key, "users": [{"user_name": "hostile.pin@example.com", "attributes": {"pin": "4321-hostile-pin"}}]},
              r"users has 1 item\(s\) that cannot be planned.*attributes cannot set 'pin': it is write-only",
-             scenario={"inject": [{"target": "scim", "method": "GET", "path_contains": "/Schemas/", "json": {
+             scenario={"inject": [{"target": "scim", "status": 200, "method": "GET", "path_contains": "/Schemas/", "json": {
                  "id": "urn:ietf:params:scim:schemas:core:2.0:User", "attributes": [
                      {"name": "userName", "mutability": "readWrite", "returned": "default"},
                      {"name": "pin", "mutability": "writeOnly", "returned": "never"}]}}]}),
