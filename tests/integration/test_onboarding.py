@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 import yaml
@@ -100,7 +102,8 @@ def test_the_number_of_tasks_does_not_grow_with_the_groups(playbook, sandbox):
     people = [dict(m, groups=many_groups) for m in TEAM[:2]]
     many = playbook("onboarding/run.yml", "--check", extra={"onboarding_users": people, "onboarding_groups": GROUPS})
     assert many.recap == few.recap
-    assert many.stdout.count("TASK [") == few.stdout.count("TASK [") <= 10
+    # 10 tasks for SCIM, and 3 for the organization admin API (skipped here: no onboarding_access, no leavers).
+    assert many.stdout.count("TASK [") == few.stdout.count("TASK [") <= 13
     assert "(item=" not in many.stdout  # no task loops over the groups (each loop item costs a module run)
     assert writes(sandbox) == 0
 
@@ -160,3 +163,55 @@ def test_the_example_people_file_is_what_the_role_takes(playbook, sandbox, scim)
     for person in people:
         for group in person["groups"]:
             assert person["user_name"] in memberships[group]
+
+
+def summary(run) -> dict:
+    """The role's summary, as the debug task printed it."""
+    start = run.stdout.index("=> {", run.stdout.index("Summarise the onboarding")) + 3
+    return json.loads(run.stdout[start:run.stdout.index("\n}\n", start) + 2])["msg"]
+
+
+def test_joiners_get_product_access_and_leavers_are_suspended_with_their_tokens_revoked(playbook, sandbox, scim, org):
+    info = sandbox.info
+    team = TEAM[:4]
+    leaver = team[1]
+    options = {
+        "onboarding_groups": GROUPS,
+        "onboarding_org_id": info["sandbox_org_id"],
+        "onboarding_api_key": info["sandbox_org_api_key"],
+        "onboarding_admin_base_url": info["sandbox_admin_base_url"],
+        "onboarding_access": {"jira-users": [{"resource": "Sandbox Jira", "role": "atlassian/user"}]},
+        "onboarding_offboarding": {"action": "suspend", "revoke_api_tokens": True},
+    }
+
+    check = playbook("onboarding/run.yml", "--check", extra={**options, "onboarding_users": team})
+    assert check.recap["failed"] == 0 and writes(sandbox) == 0 and org.writes() == 0 and scim.users() == []
+
+    joined = playbook("onboarding/run.yml", extra={**options, "onboarding_users": team})
+    assert summary(joined)["product access granted"] == 1 and summary(joined)["API tokens revoked"] == 0
+    jira = next(w["id"] for w in org.state()["workspaces"] if w["name"] == "Sandbox Jira")
+    assert list(org.state()["role_assignments"].values()) == [{jira: ["atlassian/user"]}]
+
+    sandbox.org_control("api_tokens", email=leaver["email"], labels=["laptop", "ci-deploy"])
+    leaving = [dict(person, active=False) if person is leaver else person for person in team]
+    sandbox.reset_stats()
+    left = playbook("onboarding/run.yml", "--diff", extra={**options, "onboarding_users": leaving})
+    assert summary(left)["people suspended"] == [leaver["email"]] and summary(left)["API tokens revoked"] == 2
+    assert writes(sandbox) == 0  # suspended, not deactivated: SCIM keeps the person active, in their groups
+    assert scim.user(leaver["user_name"])["active"] is True
+    [account] = [user for user in org.state()["users"] if user["email"] == leaver["email"]]
+    assert account["membershipStatus"] == "suspended" and org.state()["api_tokens"].get(account["account_id"]) in (None, [])
+
+    again = playbook("onboarding/run.yml", extra={**options, "onboarding_users": leaving})
+    assert again.recap["changed"] == 0
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"onboarding_access": {"jira-users": [{"resource": "Sandbox Jira", "role": "atlassian/user"}]}},
+     "onboarding_access and onboarding_offboarding (suspend, revoke_api_tokens) use the organization admin API"),
+    ({"onboarding_offboarding": {"action": "suspend"}, "onboarding_purge": True, "onboarding_org_id": "o",
+      "onboarding_api_key": "k"}, "onboarding_offboarding.action suspend cannot be combined with onboarding_purge"),
+])
+def test_org_settings_are_checked_before_the_token(playbook, sandbox, options, message):
+    run = playbook("onboarding/run.yml", extra={"onboarding_users": TEAM[:1], **options}, expect_rc=2)
+    assert message in run.output and sandbox.stats()["token_requests"] == 0
