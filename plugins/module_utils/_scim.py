@@ -396,7 +396,7 @@ class ScimClient:
                 if exc.status not in _AMBIGUOUS_STATUSES or attempt == retries:
                     raise
             except TransportError as exc:
-                if not exc.maybe_applied or attempt == retries:
+                if not (exc.maybe_applied and exc.retryable) or attempt == retries:
                     raise
             self._http.pause_before_retry(attempt + 1)
             existing = find_existing()
