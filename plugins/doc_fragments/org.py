@@ -46,7 +46,7 @@ options:
     description:
       - The id of the Atlassian organization. With O(api_key), a create refused with HTTP 409 for a user that the
         SCIM filters cannot find (Atlassian hides deactivated users) is looked up by e-mail through the
-        organization's SCIM links, and that user is brought to the declared state: a rehire then works.
+        organization's SCIM links, and that user is brought to the declared state, so that a rehire works.
       - Optional. If neither O(org_id) nor O(api_key) is set on the task (or through C(module_defaults) for
         C(group/scimkit.atlassian.org)), both are taken from E(ATLASSIAN_ORG_ID) and E(ATLASSIAN_ADMIN_API_KEY)
         when both are set; otherwise no lookup is made.

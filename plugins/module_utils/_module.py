@@ -475,6 +475,8 @@ class OrgModule(ScimModule):
             connection = self.org_connection
             self._org = OrgClient(self.http, connection.admin_base_url, connection.org_id, connection.api_key)
         return self._org
+
+
 def _write_only_values(value: t.Any) -> list[str]:
     """The values of every ``password``-like key anywhere in the options (attributes, scim_users' items)."""
     from ansible_collections.scimkit.atlassian.plugins.module_utils._users import WRITE_ONLY

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import typing as t
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
     OrgApiError,

@@ -16,7 +16,6 @@ from urllib.parse import quote, unquote, urlsplit
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
     ApiError,
-    ConfigError,
     ConflictError,
     ScimKitError,
     TransportError,

@@ -455,7 +455,7 @@ def test_role_changes_held_until_settled(org: Org) -> None:
     org.sandbox.configure(org_role_visibility_hold=True)
     org.role("assign", group["id"], jira)
     org.role("assign", group["id"], jira, "atlassian/admin")
-    for _ in range(5):
+    for _read in range(5):
         assert org.assignments(group["id"]) == []
     state = org.sandbox.org_control("state")
     assert state["role_assignments"] == {group["id"]: {jira: ["atlassian/admin", "atlassian/user"]}}
