@@ -250,6 +250,17 @@ def resolve_connection(params: dict[str, t.Any], environ: t.Mapping[str, str], *
                       http=http_settings(params, pool_size=pool_size))
 
 
+# The most writes a bulk task (scim_users, scim_groups) sends at once: the size of its connection pool.
+MAX_CONCURRENCY = 32
+
+
+def check_concurrency(value: int) -> int:
+    """A bulk task's ``concurrency``, refused outside 1..MAX_CONCURRENCY before any request."""
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise ConfigError(f"concurrency must be between 1 and {MAX_CONCURRENCY}.")
+    return value
+
+
 def info_argument_spec(name_option: str) -> dict[str, dict[str, t.Any]]:
     """The options of an _info module: one way to choose (name, id or raw filter) and the attributes to return."""
     return {
@@ -519,8 +530,10 @@ __all__ = [
     "ORG_ENVIRONMENT",
     "OrgConnection",
     "OrgModule",
+    "MAX_CONCURRENCY",
     "ScimModule",
     "attribute_selection",
+    "check_concurrency",
     "auth_argument_spec",
     "info_argument_spec",
     "org_argument_spec",

@@ -190,15 +190,12 @@ import copy
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError, ScimKitError
 from ansible_collections.scimkit.atlassian.plugins.module_utils._group_bulk import GROUP_ITEM_SPEC, reconcile_groups
-from ansible_collections.scimkit.atlassian.plugins.module_utils._module import ScimModule
-
-MAX_CONCURRENCY = 32
+from ansible_collections.scimkit.atlassian.plugins.module_utils._module import MAX_CONCURRENCY, ScimModule, check_concurrency
 
 
 def ensure_groups(scim: ScimModule) -> dict:
     params = scim.params
-    if not 1 <= params["concurrency"] <= MAX_CONCURRENCY:
-        raise ConfigError(f"concurrency must be between 1 and {MAX_CONCURRENCY}.")
+    check_concurrency(params["concurrency"])
     if params["max_purge"] < 0:
         raise ConfigError("max_purge must be 0 or more.")
     result = reconcile_groups(scim.client, params["groups"], check_mode=scim.check_mode,

@@ -307,18 +307,14 @@ diff:
 import copy
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._bulk import diff_view, read_users_file, reconcile_users
-from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError, ScimKitError
-from ansible_collections.scimkit.atlassian.plugins.module_utils._module import ScimModule, org_connection_spec
+from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ScimKitError
+from ansible_collections.scimkit.atlassian.plugins.module_utils._module import MAX_CONCURRENCY, ScimModule, check_concurrency, org_connection_spec
 from ansible_collections.scimkit.atlassian.plugins.module_utils._users import USER_ARGUMENT_SPEC
-
-
-MAX_CONCURRENCY = 32
 
 
 def ensure_users(scim: ScimModule) -> dict:
     params = scim.params
-    if not 1 <= params["concurrency"] <= MAX_CONCURRENCY:
-        raise ConfigError(f"concurrency must be between 1 and {MAX_CONCURRENCY}.")
+    check_concurrency(params["concurrency"])
     users = params["users"] if params["users"] is not None else read_users_file(params["users_file"])
     result = reconcile_users(
         scim.client, users, check_mode=scim.check_mode, concurrency=params["concurrency"],
