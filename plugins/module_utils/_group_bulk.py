@@ -414,6 +414,9 @@ def reconcile_groups(client: ScimClient, items: t.Sequence[t.Any], *, check_mode
                 result.failures.append(Failure(plan.number, plan.name, str(exc)))
             except ScimKitError as exc:
                 result.failures.append(Failure(plan.number, plan.name, str(exc)))
+            except Exception as exc:  # a bug of ours must not lose the report of the other groups
+                result.failures.append(Failure(plan.number, plan.name,
+                                               f"unexpected error ({type(exc).__name__}): {exc}. Please report this."))
             else:
                 record(plan, action)
     result.failures.sort(key=lambda failure: failure.item)
