@@ -99,6 +99,11 @@ class BackoffGate:
         with self._lock:
             self._resume_at = max(self._resume_at, time.monotonic() + seconds)
 
+    def remaining(self) -> float:
+        """Seconds left of the pause in force (0 when none is)."""
+        with self._lock:
+            return max(0.0, self._resume_at - time.monotonic())
+
     def wait(self) -> None:
         """Block until no pause is in force."""
         while True:

@@ -165,9 +165,14 @@ def test_retry_after_pauses_every_request_of_the_client(server):
     script(server, "/slow-down", (429, {"Retry-After": "1"}))
     first = threading.Thread(target=http.request, args=("GET", server.url + "/slow-down"))
     first.start()
-    while not server.seen:
+
+    def gate_was_set() -> bool:  # holding now, or already over: the first request was sent again
+        return http.gate.remaining() > 0 or sum(path == "/slow-down" for _m, path, _a, _at in server.seen) > 1
+
+    give_up = time.monotonic() + 30
+    while not gate_was_set() and time.monotonic() < give_up:
         time.sleep(0.01)
-    time.sleep(0.1)  # the 429 has been answered and the gate set
+    assert gate_was_set(), "the 429 never set the shared gate"
     http.request("GET", server.url + "/other")
     first.join()
     limited_at = server.seen[0][3]
