@@ -105,12 +105,12 @@ class BulkResult:
 class PlanError(ScimKitError):
     """Items that cannot be planned: the task fails before its first write, naming each of them."""
 
-    def __init__(self, failures: list[Failure], *, source: str = "users") -> None:
+    def __init__(self, failures: list[Failure], *, source: str = "users", secrets: t.Iterable[str] = ()) -> None:
         failures = sorted(failures, key=lambda failure: failure.item)
         named = "; ".join(failure.describe() for failure in failures)
         super().__init__(
             f"{source} has {len(failures)} item(s) that cannot be planned, so nothing was changed: {named}",
-            changed=False, failures=[failure.as_dict() for failure in failures],
+            changed=False, failures=[failure.as_dict() for failure in failures], secrets=secrets,
         )
 
 
@@ -289,19 +289,21 @@ def reconcile_users(client: ScimClient, items: list[dict[str, t.Any]], *, check_
     planned, problems = resolve_items(specs, index)
 
     work: list[_Planned] = []
+    secrets: list[str] = []
     for entry in planned:
         try:
             check_attributes(client, entry.spec)
             outcome = reconcile_user(client, entry.spec, check_mode=True, current=entry.current, looked_up=True)
         except ScimKitError as exc:
             problems.append(Failure(entry.number, entry.name, str(exc)))
+            secrets += exc.secrets
             continue
         if check_mode or not outcome.changed:
             result.record(entry.name, outcome)
         else:
             work.append(entry)
     if problems:
-        raise PlanError(problems)
+        raise PlanError(problems, secrets=secrets)
 
     kept = {entry.current["id"] for entry in planned if entry.current is not None}
     purged = plan_purge(index, kept, purge_action, max_purge) if purge else []

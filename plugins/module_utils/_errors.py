@@ -19,9 +19,11 @@ class ScimKitError(Exception):
     ``details`` holds extra, secret-free keys returned next to ``msg``.
     """
 
-    def __init__(self, message: str, **details: t.Any) -> None:
+    def __init__(self, message: str, *, secrets: t.Iterable[str] = (), **details: t.Any) -> None:
         super().__init__(message)
         self.details = {key: value for key, value in details.items() if value is not None}
+        # Values of the task's own options that must be masked wherever the failure echoes them.
+        self.secrets = tuple(secrets)
 
 
 class ConfigError(ScimKitError):

@@ -391,6 +391,7 @@ class ScimModule:
         except DependencyError as exc:
             self.module.fail_json(msg=missing_required_lib(exc.library), exception=exc.traceback, invocation=invocation)
         except ScimKitError as exc:
+            self._hide(*exc.secrets)
             details = {**exc.details, "changed": bool(exc.details.get("changed")) or self.wrote}
             self.module.fail_json(msg=str(exc), invocation=invocation, **details)
         except Exception as exc:  # a bug of ours: say so plainly; the traceback shows only with -vvv

@@ -49,7 +49,7 @@ def check_attributes(client: ScimClient, spec: UserSpec) -> None:
     if spec.raw_attributes:
         write_only = client.write_only_attributes(USER_SCHEMA)
         for key in spec.raw_attributes:
-            refuse_write_only(key, write_only)
+            refuse_write_only(key, write_only, spec.managed.get((key, None)))
 
 
 def find_user(client: ScimClient, spec: UserSpec) -> dict[str, t.Any] | None:

@@ -112,7 +112,7 @@ def user_spec(options: dict[str, t.Any]) -> UserSpec:
         managed[("phoneNumbers", None)] = normalize_multi("phoneNumbers", options["phone_numbers"])
 
     for key, value in (options.get("attributes") or {}).items():
-        refuse_write_only(key, WRITE_ONLY)
+        refuse_write_only(key, WRITE_ONLY, value)
         if key in READ_ONLY or key == "schemas":
             raise ConfigError(f"attributes cannot set {key!r}: the server owns it.")
         if any(attribute.casefold() == key.casefold() for attribute, _sub in managed):
@@ -134,14 +134,24 @@ def user_spec(options: dict[str, t.Any]) -> UserSpec:
     return spec
 
 
-def refuse_write_only(key: str, write_only: t.Collection[str]) -> None:
-    """Refuse an ``attributes`` key that is write-only (``write_only``: casefolded names)."""
+def refuse_write_only(key: str, write_only: t.Collection[str], value: t.Any = None) -> None:
+    """Refuse an ``attributes`` key that is write-only (``write_only``: casefolded names); its value is masked."""
     if key.casefold() in write_only:
         raise ConfigError(
             f"attributes cannot set {key!r}: it is write-only in SCIM (the server never returns it), so it would "
             "print in --diff output and report a change on every run. This collection does not manage SCIM "
-            "passwords or other write-only attributes; people sign in through Atlassian or the identity provider."
+            "passwords or other write-only attributes; people sign in through Atlassian or the identity provider.",
+            secrets=_strings_in(value),
         )
+
+
+def _strings_in(value: t.Any) -> list[str]:
+    """Every string or number inside ``value`` (a write-only attribute may be complex)."""
+    if isinstance(value, dict):
+        return [found for inner in value.values() for found in _strings_in(inner)]
+    if isinstance(value, list):
+        return [found for inner in value for found in _strings_in(inner)]
+    return [str(value)] if isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value) else []
 
 
 def normalize_multi(attribute: str, items: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:

@@ -121,6 +121,7 @@ def run(sandbox_server, collections_path, tmp_path_factory):
             found[f"assertion {number} sent to the hostile server"] = assertion
             found[f"signature of assertion {number}"] = assertion.rsplit(".", 1)[1]
         found["password"] = "hunter2-hostile-pw-2026"
+        found["attribute the server's schema marks write-only"] = "4321-hostile-pin"
         found["token in a whole registered result"] = "sbx-at-whole-result-2026"
         yield SimpleNamespace(cases={case["name"]: case for case in cases}, outcomes=outcomes, output=output,
                               found=found, hostile=hostile)
