@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError, ScimKitError
+from ansible_collections.scimkit.atlassian.plugins.module_utils._group_bulk import GroupsResult, Member, UserGroups
 from ansible_collections.scimkit.atlassian.plugins.module_utils._identity import DirectoryIndex, LinkedUsers, resolve_user
 from ansible_collections.scimkit.atlassian.plugins.module_utils._outcome import Outcome
 from ansible_collections.scimkit.atlassian.plugins.module_utils._reconcile import check_attributes, reconcile_user
@@ -42,6 +43,8 @@ PURGE_ACTIONS = ("deactivate", "delete")
 MAX_NAMED_PURGE = 20
 # Failure.item of a user that the purge touched (items count from 1).
 PURGED_ITEM = 0
+# One item of scim_users: scim_user's options, and the groups the user belongs to.
+USERS_ITEM_SPEC: dict[str, dict[str, t.Any]] = {**USER_ARGUMENT_SPEC, "groups": {"type": "list", "elements": "str"}}
 
 
 @dataclass
@@ -67,10 +70,12 @@ class BulkResult:
     before: dict[str, t.Any] = field(default_factory=dict)
     after: dict[str, t.Any] = field(default_factory=dict)
     keep_diff: bool = True  # False keeps no per-user views: 10,000 of them cost tens of MB
+    groups: GroupsResult | None = None  # the groups the task manages, when it manages any
 
     @property
     def changed(self) -> bool:
-        return any(self.outcomes[action] for action in ACTIONS if action != "unchanged")
+        return (any(self.outcomes[action] for action in ACTIONS if action != "unchanged")
+                or bool(self.groups and self.groups.changed))
 
     def record(self, name: str, outcome: Outcome) -> None:
         self.outcomes[outcome.action].append(name)
@@ -80,10 +85,21 @@ class BulkResult:
 
     def summary(self) -> str:
         done = ", ".join(f"{len(self.outcomes[action])} {action}" for action in ACTIONS)
-        if not self.failures:
+        groups = self.groups
+        if groups is not None:
+            done += "; groups: " + ", ".join(f"{len(names)} {action}" for action, names in groups.outcomes.items())
+        failed = [failure.describe() for failure in self.failures]
+        group_failures = [f"group {failure.group!r}: {failure.error}" for failure in (groups.failures if groups else [])]
+        if not failed + group_failures:
             return done
-        failed = "; ".join(failure.describe() for failure in self.failures)
-        return f"{len(self.failures)} of the users failed ({failed}). The others were done: {done}."
+        what = "users and groups" if group_failures else "users"
+        return (f"{len(failed + group_failures)} of the {what} failed ({'; '.join(failed + group_failures)}). "
+                f"The others were done: {done}.")
+
+    def failure_list(self) -> list[dict[str, t.Any]]:
+        """The failures for the module's result: users as {item, user, error}, groups as {group, error}."""
+        return ([failure.as_dict() for failure in self.failures]
+                + [{"group": failure.group, "error": failure.error} for failure in (self.groups.failures if self.groups else [])])
 
 
 class PlanError(ScimKitError):
@@ -121,7 +137,7 @@ def parse_items(items: list[dict[str, t.Any]]) -> tuple[list[tuple[int, UserSpec
     claimed: dict[tuple[str, str], int] = {}
     for number, item in enumerate(items, start=1):
         try:
-            spec = user_spec(item)
+            spec = user_spec({key: value for key, value in item.items() if key != "groups"})
         except ConfigError as exc:
             failures.append(Failure(number, _label(item, number), str(exc)))
             continue
@@ -187,7 +203,7 @@ def read_users_file(path: str) -> list[dict[str, t.Any]]:
     if not isinstance(data, list):
         raise ConfigError(f"users_file {path} must hold a list of users (or a mapping with one key, users, holding it).")
 
-    validator = ArgumentSpecValidator(USER_ARGUMENT_SPEC)
+    validator = ArgumentSpecValidator(USERS_ITEM_SPEC)
     items: list[dict[str, t.Any]] = []
     failures: list[Failure] = []
     for number, item in enumerate(data, start=1):
@@ -254,18 +270,21 @@ def _unexpected(exc: Exception) -> str:
 
 def reconcile_users(client: ScimClient, items: list[dict[str, t.Any]], *, check_mode: bool, concurrency: int = 4,
                     purge: bool = False, purge_action: str = "deactivate", max_purge: int = 10,
-                    diff: bool = True, links: LinkedUsers | None = None) -> BulkResult:
+                    diff: bool = True, links: LinkedUsers | None = None,
+                    groups: t.Sequence[dict[str, t.Any]] = (), purge_members: bool = False) -> BulkResult:
     """Bring the directory's users to ``items`` (and, with ``purge``, offboard the users they do not name).
 
     Raises PlanError, before any request, for items that fail validation; and, before any
     write, for items that conflict or that resolve to a user another item claims. ``diff``
     keeps each changed user's before/after views for the result; ``links`` finds, after a 409,
-    users Atlassian hides (see reconcile_user).
+    users Atlassian hides (see reconcile_user). The groups the items name, and ``groups``,
+    are planned with the users (before any write) and written after them (_group_bulk.UserGroups).
     """
     result = BulkResult(keep_diff=diff)
     specs, problems = parse_items(items)
     if problems:
         raise PlanError(problems)
+    user_groups = _user_groups(items, groups, purge_members)
     index = DirectoryIndex(client.list_all(USERS, concurrency=concurrency), client)
     planned, problems = resolve_items(specs, index)
 
@@ -286,23 +305,49 @@ def reconcile_users(client: ScimClient, items: list[dict[str, t.Any]], *, check_
 
     kept = {entry.current["id"] for entry in planned if entry.current is not None}
     purged = plan_purge(index, kept, purge_action, max_purge) if purge else []
+    names = {user_id: str(user.get("userName") or user_id) for user_id, user in index.by_id_map.items()}
+    if user_groups is not None:
+        # An offboarding item that finds nobody creates nobody (docs/identity.md), so it adds no member either.
+        members = [Member(entry.number, entry.name, (entry.current or {}).get("id")) for entry in planned
+                   if entry.current is not None or not entry.spec.offboards]
+        user_groups.plan(client, members, check_mode=check_mode, concurrency=concurrency)
     if check_mode:
         for entry in purged:
             result.record(entry.name, reconcile_user(client, entry.spec, check_mode=True, current=entry.current,
                                                      looked_up=True))
+        if user_groups is not None:
+            result.groups = user_groups.apply(client, check_mode=True, concurrency=concurrency, diff=diff, names=names)
         return result
 
-    adopted = _apply(client, work, result, concurrency=concurrency, diff=diff, links=links)
+    written = _apply(client, work, result, concurrency=concurrency, diff=diff, links=links)
+    if user_groups is not None:
+        # Memberships before the purge: a purge that deletes users must not leave removals of ids that are gone.
+        user_groups.complete({entry.number: written[entry.number] for entry in work if entry.number in written})
+        names.update({written[entry.number]: entry.name for entry in work if entry.number in written})
+        result.groups = user_groups.apply(client, check_mode=False, concurrency=concurrency, diff=diff, names=names)
     # A create answered 409 adopts the user who holds the name; the purge must not then take them.
+    adopted = set(written.values())
     _apply(client, [entry for entry in purged if entry.current["id"] not in adopted], result,
            concurrency=concurrency, diff=diff)
     result.failures.sort(key=lambda failure: failure.item)
     return result
 
 
+def _user_groups(items: list[dict[str, t.Any]], groups: t.Sequence[dict[str, t.Any]],
+                 purge_members: bool) -> UserGroups | None:
+    """The groups the task manages, or None when neither its items nor ``groups`` name any."""
+    # A user being deleted is a member of nothing: the groups of an item marked absent are not read.
+    named = {number: item["groups"] for number, item in enumerate(items, start=1)
+             if item.get("groups") and (item.get("state") or "present") == "present"}
+    if not (named or groups):
+        return None
+    labels = {number: _label(items[number - 1], number) for number in named}
+    return UserGroups(groups, named, labels=labels, purge_members=purge_members)
+
+
 def _apply(client: ScimClient, entries: list[_Planned], result: BulkResult, *, concurrency: int,
-           diff: bool, links: LinkedUsers | None = None) -> set[str]:
-    """Write the planned entries in parallel, recording each outcome or failure; returns the ids written to."""
+           diff: bool, links: LinkedUsers | None = None) -> dict[int, str]:
+    """Write the planned entries in parallel, recording each outcome or failure; returns each item's user id."""
     def apply(entry: _Planned) -> tuple[Outcome, str | None]:
         outcome = reconcile_user(client, entry.spec, check_mode=False, current=entry.current, looked_up=True,
                                  links=links)
@@ -311,7 +356,7 @@ def _apply(client: ScimClient, entries: list[_Planned], result: BulkResult, *, c
         kept = Outcome(outcome.action, None, outcome.before, outcome.after) if diff else Outcome(outcome.action, None)
         return kept, written
 
-    written_ids: set[str] = set()
+    written_ids: dict[int, str] = {}
     if not entries:
         return written_ids
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
@@ -327,7 +372,7 @@ def _apply(client: ScimClient, entries: list[_Planned], result: BulkResult, *, c
                 continue
             result.record(entry.name, outcome)
             if written:
-                written_ids.add(written)
+                written_ids[entry.number] = written
     return written_ids
 
 
@@ -336,5 +381,5 @@ def diff_view(result: BulkResult) -> dict[str, dict[str, t.Any]]:
     return {"before": dict(sorted(result.before.items())), "after": dict(sorted(result.after.items()))}
 
 
-__all__ = ["ACTIONS", "BulkResult", "Failure", "PURGE_ACTIONS", "PlanError", "diff_view", "parse_items", "plan_purge",
+__all__ = ["ACTIONS", "USERS_ITEM_SPEC", "BulkResult", "Failure", "PURGE_ACTIONS", "PlanError", "diff_view", "parse_items", "plan_purge",
            "purge_candidates", "read_users_file", "reconcile_users", "resolve_items"]

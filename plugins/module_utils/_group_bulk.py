@@ -345,6 +345,39 @@ def _apply(client: ScimClient, plan: Plan) -> str:
     return plan.action
 
 
+def apply_plans(client: ScimClient, plans: list[Plan], result: GroupsResult, *, check_mode: bool, concurrency: int,
+                diff: bool, names: dict[str, str] | None) -> None:
+    """Send the planned writes in a thread pool (none in check mode) and record every outcome or failure."""
+    def record(plan: Plan, action: str) -> None:
+        result.outcomes[action].append(plan.name)
+        if diff and action != "unchanged":
+            result.before[plan.name], result.after[plan.name] = _views(plan, names)
+
+    work = []
+    for plan in plans:
+        if check_mode or plan.action == "unchanged":
+            record(plan, plan.action)
+        else:
+            work.append(plan)
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        futures = [(plan, pool.submit(_apply, client, plan)) for plan in work]
+        for plan, future in futures:
+            try:
+                action = future.result()
+            except _Applied as exc:
+                record(plan, plan.action)  # it did change, even though it did not finish
+                result.failures.append(Failure(plan.number, plan.name, str(exc)))
+            except ScimKitError as exc:
+                result.failures.append(Failure(plan.number, plan.name, str(exc)))
+            except Exception as exc:  # a bug of ours must not lose the report of the other groups
+                result.failures.append(Failure(plan.number, plan.name,
+                                               f"unexpected error ({type(exc).__name__}): {exc}. Please report this."))
+            else:
+                record(plan, action)
+    result.failures.sort(key=lambda failure: failure.item)
+
+
 def reconcile_groups(client: ScimClient, items: t.Sequence[t.Any], *, check_mode: bool, concurrency: int = 4,
                      purge: bool = False, max_purge: int = 10, diff: bool = False) -> GroupsResult:
     """Bring the directory's groups to ``items`` (and, with ``purge``, delete the groups they do not name)."""
@@ -391,36 +424,120 @@ def reconcile_groups(client: ScimClient, items: t.Sequence[t.Any], *, check_mode
         if any(plan.action != "unchanged" and plan.desired is not None for plan in plans):
             users.ensure_listed()
         names = users.names()
-
-    def record(plan: Plan, action: str) -> None:
-        result.outcomes[action].append(plan.name)
-        if diff and action != "unchanged":
-            result.before[plan.name], result.after[plan.name] = _views(plan, names)
-
-    work = []
-    for plan in plans:
-        if check_mode or plan.action == "unchanged":
-            record(plan, plan.action)
-        else:
-            work.append(plan)
-
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        futures = [(plan, pool.submit(_apply, client, plan)) for plan in work]
-        for plan, future in futures:
-            try:
-                action = future.result()
-            except _Applied as exc:
-                record(plan, plan.action)  # it did change, even though it did not finish
-                result.failures.append(Failure(plan.number, plan.name, str(exc)))
-            except ScimKitError as exc:
-                result.failures.append(Failure(plan.number, plan.name, str(exc)))
-            except Exception as exc:  # a bug of ours must not lose the report of the other groups
-                result.failures.append(Failure(plan.number, plan.name,
-                                               f"unexpected error ({type(exc).__name__}): {exc}. Please report this."))
-            else:
-                record(plan, action)
-    result.failures.sort(key=lambda failure: failure.item)
+    apply_plans(client, plans, result, check_mode=check_mode, concurrency=concurrency, diff=diff, names=names)
     return result
 
 
-__all__ = ["ACTIONS", "GROUP_ITEM_SPEC", "GroupsResult", "parse_group_items", "reconcile_groups"]
+# The groups of a scim_users task: their members are the task's own users, already resolved.
+
+USER_GROUP_SPEC: dict[str, dict[str, t.Any]] = {
+    "display_name": {"type": "str", "required": True},
+    "external_id": {"type": "str"},
+    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    "purge_members": {"type": "bool"},
+}
+
+
+@dataclass(frozen=True)
+class Member:
+    """A user that an item of scim_users puts in a group; ``user_id`` is None for a user still to be created."""
+
+    number: int  # the users item, from 1
+    name: str
+    user_id: str | None
+
+
+class UserGroups:
+    """The groups one scim_users task manages: those its items name in ``groups``, and its ``groups`` option.
+
+    A group's wanted members are the task's users that name it, so no member name is looked up:
+    each is an item that the identity rules resolved to exactly one user (or that the task
+    creates). Built from the items before any request (invalid input fails here), planned
+    after the users are (``plan``), completed with the ids of the users created (``complete``),
+    then written (``apply``).
+    """
+
+    def __init__(self, declared: t.Sequence[dict[str, t.Any]], named: dict[int, t.Sequence[str]], *,
+                 labels: dict[int, str], purge_members: bool) -> None:
+        errors: list[str] = []
+        self._specs: dict[str, GroupItem] = {}  # casefolded display name -> the group, in the order given
+        for number, item in enumerate(declared, start=1):
+            name = str(item.get("display_name") or "").strip()
+            if not name:
+                errors.append(f"groups item {number} has no display_name")
+                continue
+            if name.casefold() in self._specs:
+                errors.append(f"groups item {number} ({name}) names the same group as groups item "
+                              f"{self._specs[name.casefold()].number}; list each group once")
+                continue
+            purge = item.get("purge_members")
+            self._specs[name.casefold()] = GroupItem(number, GroupSpec(
+                state=item.get("state") or "present", display_name=name, external_id=item.get("external_id"),
+                purge_members=purge_members if purge is None else bool(purge)))
+        self._members: dict[str, list[int]] = {}  # casefolded display name -> users items that name the group
+        for number, names in named.items():
+            for value in names:
+                name = str(value or "").strip()
+                declared_as = self._specs.get(name.casefold())
+                if not name:
+                    errors.append(f"users item {number} ({labels[number]}) has an empty group name in groups")
+                elif declared_as is not None and declared_as.spec.state == "absent":
+                    errors.append(f"users item {number} ({labels[number]}) puts the user in {name!r}, which groups "
+                                  f"item {declared_as.number} marks absent")
+                else:
+                    self._specs.setdefault(name.casefold(), GroupItem(0, GroupSpec(
+                        display_name=name, purge_members=purge_members)))
+                    members = self._members.setdefault(name.casefold(), [])
+                    if number not in members:
+                        members.append(number)
+        if errors:
+            raise ConfigError(f"groups cannot be planned, so nothing was changed: {_named(errors)}.")
+        self._plans: list[Plan] = []
+        self._members_of: dict[str, list[Member]] = {}
+
+    def plan(self, client: ScimClient, members: t.Iterable[Member], *, check_mode: bool, concurrency: int) -> None:
+        """List the groups once, find each, read the members of those whose membership is managed; plan them.
+
+        Raises ScimKitError, with nothing written, when a name matches several groups.
+        """
+        by_number = {member.number: member for member in members}
+        index = _index_groups(client.list_all(GROUPS, concurrency=concurrency, excluded_attributes="members"))
+        errors: list[str] = []
+        for key, item in self._specs.items():
+            try:
+                current = pick_group(index.get(key, []), item.name)
+            except ScimKitError as exc:
+                errors.append(f"group {item.name!r}: {exc}")
+                continue
+            # A user item that could not be planned has already failed the task; all others are here.
+            self._members_of[key] = [by_number[number] for number in self._members.get(key, []) if number in by_number]
+            managed = item.spec.state == "present" and (bool(self._members_of[key]) or item.spec.purge_members)
+            self._plans.append(Plan(item, item.name, current, "unchanged", desired=[] if managed else None))
+        if errors:
+            raise ScimKitError(f"Nothing was changed: {_named(errors)}.", changed=False)
+        _read_members(client, self._plans, concurrency)
+        # In check mode a user still to be created shows as a member by name: the addition a real run makes.
+        self.complete({} if not check_mode else None)
+
+    def complete(self, created: dict[int, str] | None) -> None:
+        """Each plan's wanted members: the found users, and the users created (by item number).
+
+        ``created`` None stands each user still to be created in by its name (check mode's prediction).
+        """
+        for plan in self._plans:
+            if plan.desired is not None:
+                wanted = [member.user_id or (member.name if created is None else created.get(member.number))
+                          for member in self._members_of[plan.name.casefold()]]
+                plan.desired = [user_id for user_id in dict.fromkeys(wanted) if user_id]
+            _plan(plan)
+
+    def apply(self, client: ScimClient, *, check_mode: bool, concurrency: int, diff: bool,
+              names: dict[str, str]) -> GroupsResult:
+        result = GroupsResult()
+        apply_plans(client, self._plans, result, check_mode=check_mode, concurrency=concurrency, diff=diff,
+                    names=names)
+        return result
+
+
+__all__ = ["ACTIONS", "GROUP_ITEM_SPEC", "USER_GROUP_SPEC", "GroupsResult", "Member", "UserGroups",
+           "parse_group_items", "reconcile_groups"]

@@ -25,6 +25,13 @@ description:
     resolves to; one larger than O(max_purge) fails with nothing changed, naming up to 20 of its users.
   - After the plan, a user whose write fails does not stop the others. The task then fails at the end, naming
     every failed item, and still returns what was done, with C(changed=true) if anything was written.
+  - With O(users[].groups), the same task manages group memberships. Each group that an item names is found
+    by its display name (case-insensitively) in one listing of the groups, or created. Its members are the
+    task's own users, already matched by the rules above, so no member name is looked up again. Only the
+    groups whose membership the task manages are read, and membership changes are sent in batched PATCHes.
+    The groups are planned with the users, before the first write, and written after the users, before the
+    purge. O(groups) declares more about them, and O(purge_members) makes the task's users their only members.
+    For groups whose members are named by the group rather than by the user, use M(scimkit.atlassian.scim_groups).
 author:
   - scimkit.atlassian contributors (@scimkit)
 extends_documentation_fragment:
@@ -158,6 +165,16 @@ options:
       attributes:
         description: As O(scimkit.atlassian.scim_user#module:attributes).
         type: dict
+      groups:
+        description:
+          - Display names of the groups the user is a member of (compared case-insensitively). A group that does
+            not exist is created.
+          - Without O(purge_members), the user is added to these groups and left in any others. With it, each
+            group the task manages holds exactly the task's users that name it.
+          - Ignored for an item with O(users[].state=absent) (deleting a user removes it from every group), and
+            for an item that offboards a user who is not found.
+        type: list
+        elements: str
   users_file:
     description:
       - A JSON or YAML file on the host that runs the task (normally the controller) that holds the users,
@@ -194,6 +211,37 @@ options:
         count, as identity providers' accidental-deletion thresholds do.
     type: int
     default: 10
+  groups:
+    description:
+      - Groups the task manages besides those O(users[].groups) names, and settings for those it names.
+      - Each group may appear once. A group marked V(absent) is deleted after the users are written; an item that
+        names such a group fails the task before any write.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      display_name:
+        description: The group's name (Atlassian cannot rename a group).
+        type: str
+        required: true
+      external_id:
+        description: The group's externalId; an empty string removes it.
+        type: str
+      state:
+        description: Whether the group should exist.
+        type: str
+        default: present
+        choices: [present, absent]
+      purge_members:
+        description: O(purge_members) for this group alone. Unset, the task's O(purge_members) applies.
+        type: bool
+  purge_members:
+    description:
+      - Whether members that no item of O(users) puts in a group are removed from it, in every group the task
+        manages (those O(users[].groups) names, and those of O(groups)).
+      - A group of O(groups) that no item names is then emptied.
+    type: bool
+    default: false
 notes:
   - Atlassian leaves deactivated or unlinked users out of lists. Such a user is not purged; an item that
     offboards one is unchanged; an item that would rehire one fails with an explanation unless its
@@ -202,6 +250,7 @@ notes:
 seealso:
   - module: scimkit.atlassian.scim_user
   - module: scimkit.atlassian.scim_user_info
+  - module: scimkit.atlassian.scim_groups
 """
 
 EXAMPLES = r"""
@@ -217,6 +266,24 @@ EXAMPLES = r"""
     directory_id: "{{ atlassian_directory_id }}"
     access_token: "{{ atlassian_token.access_token }}"
     users_file: /srv/hr/people.json
+
+- name: Onboard people into their groups, and make those groups hold exactly these people
+  scimkit.atlassian.scim_users:
+    directory_id: "{{ atlassian_directory_id }}"
+    access_token: "{{ atlassian_token.access_token }}"
+    purge_members: true
+    groups:
+      - display_name: confluence-users
+        external_id: 00g-confluence
+      - display_name: contractors-2025
+        state: absent
+    users:
+      - user_name: jane.doe@example.com
+        email: jane.doe@example.com
+        groups: [jira-users, confluence-users]
+      - user_name: sam.roe@example.com
+        email: sam.roe@example.com
+        groups: [jira-users]
 
 - name: Make the directory hold exactly these people, deactivating the rest
   scimkit.atlassian.scim_users:
@@ -266,8 +333,42 @@ unchanged:
   type: list
   elements: str
   sample: [lee.poe@example.com]
+groups:
+  description:
+    - The groups the task manages, by what was done to them (or would be, in check mode). Empty lists when the
+      task manages no group.
+  returned: always
+  type: dict
+  contains:
+    created:
+      description: Group names created.
+      type: list
+      elements: str
+      returned: always
+    updated:
+      description: Group names whose members or externalId changed.
+      type: list
+      elements: str
+      returned: always
+    deleted:
+      description: Group names deleted (marked V(absent) in O(groups)).
+      type: list
+      elements: str
+      returned: always
+    unchanged:
+      description: Group names already as wanted.
+      type: list
+      elements: str
+      returned: always
+  sample:
+    created: [confluence-users]
+    updated: [jira-users]
+    deleted: []
+    unchanged: []
 failures:
-  description: The users that could not be brought to their state, with why.
+  description:
+    - The users, and the groups, that could not be brought to their state, with why.
+    - A group's failure has the keys C(group) and C(error) only.
   returned: always
   type: list
   elements: dict
@@ -276,11 +377,15 @@ failures:
       description: The position of the item in O(users) or O(users_file), counted from 1; V(0) for a user the
         purge touched.
       type: int
-      returned: always
+      returned: for a user
     user:
       description: The user's name.
       type: str
-      returned: always
+      returned: for a user
+    group:
+      description: The group's name.
+      type: str
+      returned: for a group
     error:
       description: What went wrong.
       type: str
@@ -290,9 +395,12 @@ failures:
       user: bad.entry@example.com
       error: "SCIM POST /Users failed: HTTP 400 invalidValue: Attribute 'emails' is required."
 diff:
-  description: Per changed user, the managed attributes before and after, keyed by user name.
+  description:
+    - Per changed user, the managed attributes before and after, keyed by user name.
+    - When the task manages groups, a list of two such diffs instead, the users' then the groups' (keyed by group
+      name, with their members as user names), each with C(before_header) and C(after_header).
   returned: in diff mode
-  type: dict
+  type: raw
   contains:
     before:
       description: The users' managed attributes before the task.
@@ -306,10 +414,11 @@ diff:
 
 import copy
 
-from ansible_collections.scimkit.atlassian.plugins.module_utils._bulk import diff_view, read_users_file, reconcile_users
+from ansible_collections.scimkit.atlassian.plugins.module_utils._bulk import USERS_ITEM_SPEC, diff_view, read_users_file, reconcile_users
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ScimKitError
+from ansible_collections.scimkit.atlassian.plugins.module_utils._group_bulk import ACTIONS as GROUP_ACTIONS
+from ansible_collections.scimkit.atlassian.plugins.module_utils._group_bulk import USER_GROUP_SPEC
 from ansible_collections.scimkit.atlassian.plugins.module_utils._module import MAX_CONCURRENCY, ScimModule, check_concurrency, org_connection_spec
-from ansible_collections.scimkit.atlassian.plugins.module_utils._users import USER_ARGUMENT_SPEC
 
 
 def ensure_users(scim: ScimModule) -> dict:
@@ -319,11 +428,17 @@ def ensure_users(scim: ScimModule) -> dict:
     result = reconcile_users(
         scim.client, users, check_mode=scim.check_mode, concurrency=params["concurrency"],
         purge=params["purge"], purge_action=params["purge_action"], max_purge=params["max_purge"],
-        diff=scim.diff_mode, links=scim.scim_links(),
+        diff=scim.diff_mode, links=scim.scim_links(), groups=params["groups"], purge_members=params["purge_members"],
     )
-    output = {"changed": result.changed or scim.wrote, **result.outcomes, "failures": [f.as_dict() for f in result.failures]}
+    groups = result.groups.outcomes if result.groups else {action: [] for action in GROUP_ACTIONS}
+    output = {"changed": result.changed or scim.wrote, **result.outcomes, "groups": groups,
+              "failures": result.failure_list()}
     if scim.diff_mode:
         output["diff"] = diff_view(result)
+        if result.groups is not None:
+            output["diff"] = [dict(output["diff"], before_header="users", after_header="users"),
+                              dict(result.groups.module_result(diff=True)["diff"], before_header="groups",
+                                   after_header="groups")]
     if result.failures:
         raise ScimKitError(result.summary(), **output)
     return output
@@ -332,12 +447,14 @@ def ensure_users(scim: ScimModule) -> dict:
 def main() -> None:
     ScimModule(
         {
-            "users": {"type": "list", "elements": "dict", "options": copy.deepcopy(USER_ARGUMENT_SPEC)},
+            "users": {"type": "list", "elements": "dict", "options": copy.deepcopy(USERS_ITEM_SPEC)},
             "users_file": {"type": "path"},
             "concurrency": {"type": "int", "default": 4},
             "purge": {"type": "bool", "default": False},
             "purge_action": {"type": "str", "default": "deactivate", "choices": ["deactivate", "delete"]},
             "max_purge": {"type": "int", "default": 10},
+            "groups": {"type": "list", "elements": "dict", "default": [], "options": copy.deepcopy(USER_GROUP_SPEC)},
+            "purge_members": {"type": "bool", "default": False},
             **org_connection_spec(),
         },
         pool_size=MAX_CONCURRENCY,

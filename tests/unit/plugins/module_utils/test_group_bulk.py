@@ -113,3 +113,37 @@ def test_a_group_created_whose_members_then_fail_counts_as_changed():
     result = reconcile_groups(client, [{"display_name": "new", "members": ["user1@example.com"]}], check_mode=False)
     assert result.changed and result.outcomes["created"] == ["new"]
     assert [(f.item, f.group) for f in result.failures] == [(1, "new")]
+
+
+# -- the groups of a scim_users task (UserGroups) ------------------------------------------------
+
+def test_user_groups_refuse_what_cannot_be_planned_naming_every_cause():
+    from ansible_collections.scimkit.atlassian.plugins.module_utils._group_bulk import UserGroups
+
+    declared = [{"display_name": "Old-Team", "state": "absent"}, {"display_name": "admins"},
+                {"display_name": "ADMINS"}, {"display_name": ""}]
+    named = {1: ["old-team"], 2: ["ok", " "]}
+    with pytest.raises(ConfigError) as caught:
+        UserGroups(declared, named, labels={1: "ann@example.com", 2: "bo@example.com"}, purge_members=False)
+    message = str(caught.value)
+    assert "groups item 3 (ADMINS) names the same group as groups item 2" in message
+    assert "groups item 4 has no display_name" in message
+    assert "users item 1 (ann@example.com) puts the user in 'old-team', which groups item 1 marks absent" in message
+    assert "users item 2 (bo@example.com) has an empty group name" in message
+
+
+def test_user_groups_members_are_the_items_and_created_users_join_after_their_create():
+    from ansible_collections.scimkit.atlassian.plugins.module_utils._group_bulk import Member, UserGroups
+
+    client = FakeClient(groups=[{"id": "g-team", "displayName": "Team", "members": [{"value": "u-old"}]}])
+    groups = UserGroups([{"display_name": "Empty-me", "purge_members": True}], {1: ["team"], 2: ["Team", "new"]},
+                        labels={1: "ann", 2: "bo"}, purge_members=False)
+    groups.plan(client, [Member(1, "ann", "u-ann"), Member(2, "bo", None)], check_mode=False, concurrency=2)
+    # Listed once; only the group whose members are managed and which exists is read; no user is looked up.
+    assert client.calls == [("list", "Groups"), ("get", "Groups", "g-team")]
+    groups.complete({2: "u-bo"})
+    result = groups.apply(client, check_mode=True, concurrency=2, diff=True, names={"u-ann": "ann", "u-bo": "bo"})
+    assert result.outcomes == {"created": ["Empty-me", "new"], "updated": ["team"], "deleted": [], "unchanged": []}
+    # Without purge_members the member nobody lists stays; bo, created by the task, joins.
+    assert result.after["team"]["members"] == ["ann", "bo", "u-old"]
+    assert result.after["new"]["members"] == ["bo"] and result.after["Empty-me"]["members"] == []
