@@ -120,6 +120,17 @@ def test_one_module_task_talks_to_scim_and_fetches_the_one_token(playbook, sandb
     assert sorted(groups_of(sandbox)) == ["admins", "confluence-users", "jira-users"]
 
 
+def test_groups_alone(playbook, sandbox, scim):
+    """No people: scim_users gets an empty users list and still ensures the groups, in one task."""
+    run = playbook("onboarding/run.yml", extra={"onboarding_groups": GROUPS})
+    assert summary(run)["groups created"] == ["jira-users", "confluence-users", "admins"]
+    assert groups_of(sandbox) == {"jira-users": [], "confluence-users": [], "admins": []} and scim.users() == []
+    without_admins = [*GROUPS[:2], {"display_name": "admins", "state": "absent"}]
+    removed = playbook("onboarding/run.yml", extra={"onboarding_groups": without_admins})
+    assert summary(removed)["groups removed"] == ["admins"]
+    assert sorted(groups_of(sandbox)) == ["confluence-users", "jira-users"]
+
+
 def test_people_from_a_file(playbook, sandbox, scim, tmp_path):
     people_file = tmp_path / "people.yml"
     people_file.write_text(yaml.safe_dump({"users": TEAM}))
