@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import requests
@@ -102,10 +103,32 @@ def test_the_number_of_tasks_does_not_grow_with_the_groups(playbook, sandbox):
     people = [dict(m, groups=many_groups) for m in TEAM[:2]]
     many = playbook("onboarding/run.yml", "--check", extra={"onboarding_users": people, "onboarding_groups": GROUPS})
     assert many.recap == few.recap
-    # 10 tasks for SCIM, and 3 for the organization admin API (skipped here: no onboarding_access, no leavers).
-    assert many.stdout.count("TASK [") == few.stdout.count("TASK [") <= 13
+    # The argument validation, the checks, the leavers (skipped here), scim_users and the summary, and 3 tasks for
+    # the organization admin API (skipped here: no onboarding_access, no leavers).
+    assert many.stdout.count("TASK [") == few.stdout.count("TASK [") <= 9
     assert "(item=" not in many.stdout  # no task loops over the groups (each loop item costs a module run)
     assert writes(sandbox) == 0
+
+
+def test_one_module_task_talks_to_scim_and_fetches_the_one_token(playbook, sandbox):
+    """Each module task costs about half a second of start-up, so the role runs scim_users alone for SCIM."""
+    run = playbook("onboarding/run.yml", "-vvv", extra={"onboarding_users": TEAM[:2], "onboarding_groups": GROUPS})
+    # -vvv names the file of every module that runs; action plugins (fail, set_fact, debug...) have none.
+    modules = re.findall(r"Using module file \S*/plugins/modules/(\w+)\.py", run.stdout)
+    assert modules == ["scim_users"]
+    assert sandbox.stats()["token_requests"] == 1
+    assert sorted(groups_of(sandbox)) == ["admins", "confluence-users", "jira-users"]
+
+
+def test_groups_alone(playbook, sandbox, scim):
+    """No people: scim_users gets an empty users list and still ensures the groups, in one task."""
+    run = playbook("onboarding/run.yml", extra={"onboarding_groups": GROUPS})
+    assert summary(run)["groups created"] == ["jira-users", "confluence-users", "admins"]
+    assert groups_of(sandbox) == {"jira-users": [], "confluence-users": [], "admins": []} and scim.users() == []
+    without_admins = [*GROUPS[:2], {"display_name": "admins", "state": "absent"}]
+    removed = playbook("onboarding/run.yml", extra={"onboarding_groups": without_admins})
+    assert summary(removed)["groups removed"] == ["admins"]
+    assert sorted(groups_of(sandbox)) == ["confluence-users", "jira-users"]
 
 
 def test_people_from_a_file(playbook, sandbox, scim, tmp_path):
@@ -182,6 +205,8 @@ def test_joiners_get_product_access_and_leavers_are_suspended_with_their_tokens_
         "onboarding_admin_base_url": info["sandbox_admin_base_url"],
         "onboarding_access": {"jira-users": [{"resource": "Sandbox Jira", "role": "atlassian/user"}]},
         "onboarding_offboarding": {"action": "suspend", "revoke_api_tokens": True},
+        # A suspended leaver stays a member of their groups, even when memberships are exact.
+        "onboarding_purge_members": True,
     }
 
     check = playbook("onboarding/run.yml", "--check", extra={**options, "onboarding_users": team})
