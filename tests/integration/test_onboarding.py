@@ -205,7 +205,7 @@ def test_joiners_get_product_access_and_leavers_are_suspended_with_their_tokens_
         "onboarding_admin_base_url": info["sandbox_admin_base_url"],
         "onboarding_access": {"jira-users": [{"resource": "Sandbox Jira", "role": "atlassian/user"}]},
         "onboarding_offboarding": {"action": "suspend", "revoke_api_tokens": True},
-        # A suspended leaver stays a member of their groups, even when memberships are exact.
+        # Exact memberships: a suspended leaver leaves the groups, like everyone the list leaves out.
         "onboarding_purge_members": True,
     }
 
@@ -218,12 +218,16 @@ def test_joiners_get_product_access_and_leavers_are_suspended_with_their_tokens_
     assert list(org.state()["role_assignments"].values()) == [{jira: ["atlassian/user"]}]
 
     sandbox.org_control("api_tokens", email=leaver["email"], labels=["laptop", "ci-deploy"])
-    leaving = [dict(person, active=False) if person is leaver else person for person in team]
+    never_provisioned = member(99, "jira-users", active=False)  # a leaver SCIM never had: never created
+    leaving = [dict(person, active=False) if person is leaver else person for person in team] + [never_provisioned]
     sandbox.reset_stats()
     left = playbook("onboarding/run.yml", "--diff", extra={**options, "onboarding_users": leaving})
     assert summary(left)["people suspended"] == [leaver["email"]] and summary(left)["API tokens revoked"] == 2
-    assert writes(sandbox) == 0  # suspended, not deactivated: SCIM keeps the person active, in their groups
-    assert scim.user(leaver["user_name"])["active"] is True
+    # Suspended, not deactivated: SCIM keeps the account active, and only the group memberships change.
+    scim_writes = sandbox.stats()["scim_requests"]
+    assert scim_writes.get("PATCH", 0) > 0 and sum(scim_writes.get(method, 0) for method in ("POST", "PUT", "DELETE")) == 0
+    assert scim.user(leaver["user_name"])["active"] is True and scim.user(never_provisioned["user_name"]) is None
+    assert leaver["user_name"] not in groups_of(sandbox)["jira-users"]
     [account] = [user for user in org.state()["users"] if user["email"] == leaver["email"]]
     assert account["membershipStatus"] == "suspended" and org.state()["api_tokens"].get(account["account_id"]) in (None, [])
 
