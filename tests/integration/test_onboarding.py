@@ -244,3 +244,20 @@ def test_joiners_get_product_access_and_leavers_are_suspended_with_their_tokens_
 def test_org_settings_are_checked_before_the_token(playbook, sandbox, options, message):
     run = playbook("onboarding/run.yml", extra={"onboarding_users": TEAM[:1], **options}, expect_rc=2)
     assert message in run.output and sandbox.stats()["token_requests"] == 0
+
+
+def test_a_rehire_of_someone_atlassian_hides_goes_through_the_scim_links(playbook, sandbox, scim):
+    info = sandbox.info
+    sandbox.configure(hide_inactive=True)  # as Atlassian: a deactivated user is left out of filters and lists
+    returning = member(42, "jira-users", active=True)  # set back to true: the documented way to restore access
+    earlier = scim.create_user({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "active": False,
+                                "userName": returning["user_name"], "externalId": returning["external_id"],
+                                "emails": [{"value": returning["email"], "type": "work", "primary": True}]})
+    org = {"onboarding_org_id": info["sandbox_org_id"], "onboarding_api_key": info["sandbox_org_api_key"],
+           "onboarding_admin_base_url": info["sandbox_admin_base_url"]}
+    run = playbook("onboarding/run.yml", extra={**org, "onboarding_users": [returning]})
+    assert run.recap["failed"] == 0 and summary(run)["users updated"] == [returning["user_name"]]
+    sandbox.configure(hide_inactive=False)
+    [rehired] = scim.users()
+    assert rehired["id"] == earlier["id"] and rehired["active"] is True
+    assert groups_of(sandbox)["jira-users"] == [returning["user_name"]]
