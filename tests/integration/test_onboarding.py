@@ -131,9 +131,14 @@ def test_groups_alone(playbook, sandbox, scim):
     assert sorted(groups_of(sandbox)) == ["confluence-users", "jira-users"]
 
 
-def test_people_from_a_file(playbook, sandbox, scim, tmp_path):
-    people_file = tmp_path / "people.yml"
-    people_file.write_text(yaml.safe_dump({"users": TEAM}))
+@pytest.mark.parametrize("name, text", [
+    ("people.yml", yaml.safe_dump({"users": TEAM})),
+    ("people.json", json.dumps(TEAM)),  # a JSON list is passed on as it is
+    ("people-in-a-mapping.json", json.dumps({"users": TEAM})),
+])
+def test_people_from_a_file(playbook, sandbox, scim, tmp_path, name, text):
+    people_file = tmp_path / name
+    people_file.write_text(text)
     variables = {"onboarding_users_file": str(people_file), "onboarding_groups": GROUPS}
     check = playbook("onboarding/run.yml", "--check", extra=variables)
     assert writes(sandbox) == 0
