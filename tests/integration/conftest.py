@@ -137,6 +137,35 @@ def playbook(sandbox, collections_path, tmp_path):
     return run
 
 
+# -- scim_users (tests/integration/test_scim_users*.py) -----------------------------------------
+
+SCIM_WRITES = ("POST", "PATCH", "PUT", "DELETE")
+
+
+@pytest.fixture
+def scim_users_task(playbook, tmp_path):
+    """Run one scim_users task (targets/scim_users/reconcile.yml); return its registered result."""
+    result_file = tmp_path / "result.json"
+
+    def run(people, *args, **options) -> dict:
+        playbook("scim_users/reconcile.yml", *args, extra={"people": people, "result_file": str(result_file), **options})
+        return json.loads(result_file.read_text())
+
+    return run
+
+
+def scim_writes(sandbox) -> dict[str, int]:
+    """The SCIM writes the sandbox counted, by method (those with none left out)."""
+    counts = sandbox.stats()["scim_requests"]
+    return {method: counts[method] for method in SCIM_WRITES if counts.get(method)}
+
+
+def requests_sent(sandbox) -> int:
+    """Every request the sandbox counted: SCIM and token."""
+    stats = sandbox.stats()
+    return sum(stats["scim_requests"].values()) + stats["token_requests"]
+
+
 # -- the organization admin API (tests/integration/test_org_*.py) ------------------------------
 
 ORG_USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"

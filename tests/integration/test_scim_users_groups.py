@@ -10,12 +10,12 @@ import json
 import math
 
 import pytest
+from conftest import requests_sent, scim_writes
 import requests
 import yaml
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
-WRITES = ("POST", "PATCH", "PUT", "DELETE")
 
 
 def person(number: int, *groups: str, **extra) -> dict:
@@ -76,37 +76,15 @@ def directory(sandbox):
     return Directory()
 
 
-@pytest.fixture
-def reconcile(playbook, tmp_path):
-    """Run one scim_users task; return its registered result."""
-    result_file = tmp_path / "result.json"
-
-    def run(people, *args, **options):
-        playbook("scim_users/reconcile.yml", *args, extra={"people": people, "result_file": str(result_file), **options})
-        return json.loads(result_file.read_text())
-
-    return run
-
-
-def writes(sandbox) -> dict[str, int]:
-    counts = sandbox.stats()["scim_requests"]
-    return {method: counts[method] for method in WRITES if counts.get(method)}
-
-
-def requests_sent(sandbox) -> int:
-    stats = sandbox.stats()
-    return sum(stats["scim_requests"].values()) + stats["token_requests"]
-
-
 def names_in(people, group: str) -> list[str]:
     return sorted(p["user_name"] for p in people if group in p.get("groups", []))
 
 
-def test_people_join_their_groups_in_one_task_and_a_rerun_reads_only_what_it_must(reconcile, sandbox, directory):
-    check = reconcile(PEOPLE, "--check", "--diff")
+def test_people_join_their_groups_in_one_task_and_a_rerun_reads_only_what_it_must(scim_users_task, sandbox, directory):
+    check = scim_users_task(PEOPLE, "--check", "--diff")
     assert check["changed"] and len(check["created"]) == 130
     assert sorted(check["groups"]["created"]) == ["all-staff", "odd-staff", "tenth-staff"]
-    assert writes(sandbox) == {} and directory.groups() == {}
+    assert scim_writes(sandbox) == {} and directory.groups() == {}
     users_diff, groups_diff = check["diff"]
     assert users_diff["before_header"] == "users" and groups_diff["before_header"] == "groups"
     # People the run would create are shown as the members they will be, by name, with no warning.
@@ -114,7 +92,7 @@ def test_people_join_their_groups_in_one_task_and_a_rerun_reads_only_what_it_mus
     assert not check.get("warnings")
 
     sandbox.reset_stats()
-    first = reconcile(PEOPLE)
+    first = scim_users_task(PEOPLE)
     assert first["changed"] and len(first["created"]) == 130 and first["failures"] == []
     assert sorted(first["groups"]["created"]) == ["all-staff", "odd-staff", "tenth-staff"]
     memberships = directory.members()
@@ -123,9 +101,9 @@ def test_people_join_their_groups_in_one_task_and_a_rerun_reads_only_what_it_mus
     assert sandbox.stats()["token_requests"] == 1
 
     sandbox.reset_stats()
-    again = reconcile(PEOPLE)
+    again = scim_users_task(PEOPLE)
     assert not again["changed"] and sorted(again["groups"]["unchanged"]) == ["all-staff", "odd-staff", "tenth-staff"]
-    assert writes(sandbox) == {}
+    assert scim_writes(sandbox) == {}
     # The issue's budget: user pages + group pages + one read per group with managed members + 3.
     users_pages, group_pages, managed = math.ceil(130 / 100), 1, 3
     assert requests_sent(sandbox) <= users_pages + group_pages + managed + 3
@@ -133,20 +111,20 @@ def test_people_join_their_groups_in_one_task_and_a_rerun_reads_only_what_it_mus
     assert sandbox.stats()["scim_requests"].get("GET", 0) == users_pages + group_pages + managed
 
 
-def test_memberships_are_added_unless_purge_members_makes_them_exact(reconcile, sandbox, directory):
+def test_memberships_are_added_unless_purge_members_makes_them_exact(scim_users_task, sandbox, directory):
     outsider = directory.add_user("outsider@example.com")
     directory.add_group("all-staff", outsider)
     directory.add_group("keep-as-is", outsider)
     people = PEOPLE[:4]
 
-    added = reconcile(people)
+    added = scim_users_task(people)
     assert added["groups"]["updated"] == ["all-staff"] and sorted(added["groups"]["created"]) == ["odd-staff",
                                                                                                   "tenth-staff"]
     assert directory.members()["all-staff"] == sorted(["outsider@example.com"] + names_in(people, "all-staff"))
 
     # purge_members for the task, but not for keep-as-is (declared with purge_members false, named by nobody).
     declared = [{"display_name": "keep-as-is", "purge_members": False}]
-    exact = reconcile(people, "--diff", purge_members=True, groups_declared=declared)
+    exact = scim_users_task(people, "--diff", purge_members=True, groups_declared=declared)
     assert exact["groups"]["updated"] == ["all-staff"] and "keep-as-is" in exact["groups"]["unchanged"]
     groups_diff = exact["diff"][1]
     assert "outsider@example.com" in groups_diff["before"]["all-staff"]["members"]
@@ -156,24 +134,24 @@ def test_memberships_are_added_unless_purge_members_makes_them_exact(reconcile, 
     assert memberships["keep-as-is"] == ["outsider@example.com"]
 
     # A declared group that no item names is emptied by purge_members.
-    emptied = reconcile(people, purge_members=True, groups_declared=[{"display_name": "keep-as-is"}])
+    emptied = scim_users_task(people, purge_members=True, groups_declared=[{"display_name": "keep-as-is"}])
     assert emptied["groups"]["updated"] == ["keep-as-is"] and directory.members()["keep-as-is"] == []
 
 
-def test_declared_groups_get_their_external_id_and_absent_ones_are_deleted(reconcile, sandbox, directory):
+def test_declared_groups_get_their_external_id_and_absent_ones_are_deleted(scim_users_task, sandbox, directory):
     directory.add_group("contractors-2025")
     people = PEOPLE[:3]
     declared = [{"display_name": "all-staff", "external_id": "00g-all"},
                 {"display_name": "contractors-2025", "state": "absent"},
                 {"display_name": "admins"}]
-    result = reconcile(people, groups_declared=declared)
+    result = scim_users_task(people, groups_declared=declared)
     assert sorted(result["groups"]["created"]) == ["admins", "all-staff", "odd-staff", "tenth-staff"]
     assert result["groups"]["deleted"] == ["contractors-2025"]
     groups = directory.groups()
     assert groups["all-staff"]["externalId"] == "00g-all" and "contractors-2025" not in groups
     assert directory.members()["admins"] == []
 
-    again = reconcile(people, groups_declared=declared)
+    again = scim_users_task(people, groups_declared=declared)
     assert not again["changed"] and again["groups"]["deleted"] == []
 
 
@@ -184,53 +162,53 @@ def test_declared_groups_get_their_external_id_and_absent_ones_are_deleted(recon
     ([person(1, "all-staff")], [{"display_name": "admins"}, {"display_name": "Admins"}],
      "groups item 2 (Admins) names the same group as groups item 1"),
 ])
-def test_groups_that_cannot_be_planned_fail_before_any_request(reconcile, sandbox, people, declared, expected):
-    result = reconcile(people, groups_declared=declared)
+def test_groups_that_cannot_be_planned_fail_before_any_request(scim_users_task, sandbox, people, declared, expected):
+    result = scim_users_task(people, groups_declared=declared)
     assert result["failed"] and not result["changed"]
     assert expected in result["msg"]
     assert sandbox.stats()["token_requests"] == 0 and requests_sent(sandbox) == 0
 
 
-def test_an_offboarded_or_deleted_person_is_nobodys_new_member(reconcile, sandbox, directory):
+def test_an_offboarded_or_deleted_person_is_nobodys_new_member(scim_users_task, sandbox, directory):
     staff = PEOPLE[:2]
-    reconcile(staff)
+    scim_users_task(staff)
     leaving = [dict(staff[0], state="absent"), staff[1], person(7, "all-staff", active=False)]
-    result = reconcile(leaving, "--check", "--diff")
+    result = scim_users_task(leaving, "--check", "--diff")
     assert result["deleted"] == [staff[0]["user_name"]] and result["created"] == []
     after = result["diff"][1]["after"] if result["groups"]["updated"] else {}
     assert "joiner007@example.com" not in json.dumps(after)  # nobody found to deactivate: not created, not added
 
 
-def test_people_file_with_groups(reconcile, sandbox, directory, tmp_path):
+def test_people_file_with_groups(scim_users_task, sandbox, directory, tmp_path):
     people_file = tmp_path / "people.yml"
     people_file.write_text(yaml.safe_dump({"users": PEOPLE[:5]}))
-    result = reconcile([], users_file=str(people_file))
+    result = scim_users_task([], users_file=str(people_file))
     assert len(result["created"]) == 5 and sorted(result["groups"]["created"]) == ["all-staff", "odd-staff",
                                                                                    "tenth-staff"]
     assert directory.members()["odd-staff"] == names_in(PEOPLE[:5], "odd-staff")
 
     people_file.write_text(yaml.safe_dump([PEOPLE[1], dict(PEOPLE[0], groups={"all-staff": True})]))
     sandbox.reset_stats()
-    bad = reconcile([], users_file=str(people_file))
+    bad = scim_users_task([], users_file=str(people_file))
     assert bad["failed"] and "item 2 (joiner000@example.com)" in bad["msg"] and "groups" in bad["msg"]
     assert requests_sent(sandbox) == 0
 
 
-def test_a_group_is_found_whatever_the_case_of_its_name(reconcile, sandbox, directory):
+def test_a_group_is_found_whatever_the_case_of_its_name(scim_users_task, sandbox, directory):
     directory.add_group("Staff")
-    result = reconcile([person(1, "staff")])
+    result = scim_users_task([person(1, "staff")])
     assert result["groups"]["updated"] == ["staff"] and result["groups"]["created"] == []
     assert list(directory.members()) == ["Staff"]  # found case-insensitively, not created again
     assert directory.members()["Staff"] == ["joiner001@example.com"]
 
 
-def test_a_user_or_group_that_fails_is_reported_and_the_rest_is_done(reconcile, sandbox, directory):
+def test_a_user_or_group_that_fails_is_reported_and_the_rest_is_done(scim_users_task, sandbox, directory):
     people = PEOPLE[:3]  # joiner000 (all-staff, tenth-staff), joiner001 (all-staff, odd-staff), joiner002 (all-staff)
     refusal = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "400"}
     sandbox.inject(target="scim", status=400, method="POST", path_contains="/Users", json=dict(refusal, detail="No user"))
     sandbox.inject(target="scim", status=400, method="PATCH", path_contains="/Groups/",
                    json=dict(refusal, detail="No members"))
-    result = reconcile(people, concurrency=1)
+    result = scim_users_task(people, concurrency=1)
     assert result["failed"] and result["changed"]
     user_failure, group_failure = result["failures"]
     assert user_failure["item"] == 1 and user_failure["user"] == "joiner000@example.com"
@@ -242,6 +220,6 @@ def test_a_user_or_group_that_fails_is_reported_and_the_rest_is_done(reconcile, 
     assert memberships["all-staff"] == [] and memberships["odd-staff"] == ["joiner001@example.com"]
     assert memberships["tenth-staff"] == []
 
-    healed = reconcile(people)
+    healed = scim_users_task(people)
     assert healed["failures"] == [] and healed["created"] == ["joiner000@example.com"]
     assert directory.members()["all-staff"] == names_in(people, "all-staff")
