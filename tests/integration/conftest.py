@@ -102,6 +102,29 @@ def scim(sandbox):
             response.raise_for_status()
             return response.json()
 
+        def create_group(self, name: str, *member_ids: str) -> str:
+            response = session.post(f"{base}/Groups", timeout=10, json={
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name})
+            response.raise_for_status()
+            group_id = response.json()["id"]
+            if member_ids:
+                session.patch(f"{base}/Groups/{group_id}", timeout=10, json={
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "add", "path": "members", "value": [{"value": i} for i in member_ids]}],
+                }).raise_for_status()
+            return group_id
+
+        def groups(self) -> dict[str, dict]:
+            response = session.get(f"{base}/Groups", params={"count": 100}, timeout=10)
+            response.raise_for_status()
+            return {group["displayName"]: group for group in response.json().get("Resources", [])}
+
+        def memberships(self) -> dict[str, list[str]]:
+            """Each group's members, as sorted user names."""
+            names = {user["id"]: user["userName"] for user in self.users()}
+            return {name: sorted(names.get(m["value"], m["value"]) for m in group.get("members", []))
+                    for name, group in self.groups().items()}
+
     return Scim()
 
 

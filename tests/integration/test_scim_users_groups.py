@@ -11,11 +11,9 @@ import math
 
 import pytest
 from conftest import requests_sent, scim_writes
-import requests
 import yaml
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 def person(number: int, *groups: str, **extra) -> dict:
@@ -28,63 +26,20 @@ PEOPLE = [person(n, "all-staff", *(["odd-staff"] if n % 2 else []), *(["tenth-st
           for n in range(130)]
 
 
-@pytest.fixture
-def directory(sandbox):
-    """Direct SCIM access, to set up and read the directory without the module under test."""
-    session = requests.Session()
-    session.trust_env = False
-    session.headers["Authorization"] = f"Bearer {sandbox.info['sandbox_api_key']}"
-    base = sandbox.info["sandbox_base_url"]
-
-    class Directory:
-        def add_user(self, name: str) -> str:
-            response = session.post(f"{base}/Users", timeout=10, json={
-                "schemas": [USER_SCHEMA], "userName": name, "emails": [{"value": name, "type": "work", "primary": True}]})
-            response.raise_for_status()
-            return response.json()["id"]
-
-        def add_group(self, name: str, *member_ids: str) -> str:
-            response = session.post(f"{base}/Groups", timeout=10, json={"schemas": [GROUP_SCHEMA], "displayName": name})
-            response.raise_for_status()
-            group_id = response.json()["id"]
-            if member_ids:
-                session.patch(f"{base}/Groups/{group_id}", timeout=10, json={
-                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                    "Operations": [{"op": "add", "path": "members", "value": [{"value": i} for i in member_ids]}],
-                }).raise_for_status()
-            sandbox.reset_stats()
-            return group_id
-
-        def groups(self) -> dict[str, dict]:
-            response = session.get(f"{base}/Groups", params={"count": 100}, timeout=10)
-            response.raise_for_status()
-            return {group["displayName"]: group for group in response.json().get("Resources", [])}
-
-        def members(self) -> dict[str, list[str]]:
-            """Each group's members as user names."""
-            users = {}
-            start = 1
-            while True:
-                page = session.get(f"{base}/Users", params={"count": 100, "startIndex": start}, timeout=10).json()
-                users.update({user["id"]: user["userName"] for user in page.get("Resources", [])})
-                if not page.get("Resources"):
-                    break
-                start += len(page["Resources"])
-            return {name: sorted(users.get(m["value"], m["value"]) for m in group.get("members", []))
-                    for name, group in self.groups().items()}
-
-    return Directory()
+def add_user(scim, name: str) -> str:
+    return scim.create_user({"schemas": [USER_SCHEMA], "userName": name,
+                             "emails": [{"value": name, "type": "work", "primary": True}]})["id"]
 
 
 def names_in(people, group: str) -> list[str]:
     return sorted(p["user_name"] for p in people if group in p.get("groups", []))
 
 
-def test_people_join_their_groups_in_one_task_and_a_rerun_reads_only_what_it_must(scim_users_task, sandbox, directory):
+def test_people_join_their_groups_in_one_task_and_a_rerun_reads_only_what_it_must(scim_users_task, sandbox, scim):
     check = scim_users_task(PEOPLE, "--check", "--diff")
     assert check["changed"] and len(check["created"]) == 130
     assert sorted(check["groups"]["created"]) == ["all-staff", "odd-staff", "tenth-staff"]
-    assert scim_writes(sandbox) == {} and directory.groups() == {}
+    assert scim_writes(sandbox) == {} and scim.groups() == {}
     users_diff, groups_diff = check["diff"]
     assert users_diff["before_header"] == "users" and groups_diff["before_header"] == "groups"
     # People the run would create are shown as the members they will be, by name, with no warning.
@@ -95,7 +50,7 @@ def test_people_join_their_groups_in_one_task_and_a_rerun_reads_only_what_it_mus
     first = scim_users_task(PEOPLE)
     assert first["changed"] and len(first["created"]) == 130 and first["failures"] == []
     assert sorted(first["groups"]["created"]) == ["all-staff", "odd-staff", "tenth-staff"]
-    memberships = directory.members()
+    memberships = scim.memberships()
     for group in ("all-staff", "odd-staff", "tenth-staff"):
         assert memberships[group] == names_in(PEOPLE, group)
     assert sandbox.stats()["token_requests"] == 1
@@ -111,16 +66,16 @@ def test_people_join_their_groups_in_one_task_and_a_rerun_reads_only_what_it_mus
     assert sandbox.stats()["scim_requests"].get("GET", 0) == users_pages + group_pages + managed
 
 
-def test_memberships_are_added_unless_purge_members_makes_them_exact(scim_users_task, sandbox, directory):
-    outsider = directory.add_user("outsider@example.com")
-    directory.add_group("all-staff", outsider)
-    directory.add_group("keep-as-is", outsider)
+def test_memberships_are_added_unless_purge_members_makes_them_exact(scim_users_task, sandbox, scim):
+    outsider = add_user(scim, "outsider@example.com")
+    scim.create_group("all-staff", outsider)
+    scim.create_group("keep-as-is", outsider)
     people = PEOPLE[:4]
 
     added = scim_users_task(people)
     assert added["groups"]["updated"] == ["all-staff"] and sorted(added["groups"]["created"]) == ["odd-staff",
                                                                                                   "tenth-staff"]
-    assert directory.members()["all-staff"] == sorted(["outsider@example.com"] + names_in(people, "all-staff"))
+    assert scim.memberships()["all-staff"] == sorted(["outsider@example.com"] + names_in(people, "all-staff"))
 
     # purge_members for the task, but not for keep-as-is (declared with purge_members false, named by nobody).
     declared = [{"display_name": "keep-as-is", "purge_members": False}]
@@ -129,17 +84,17 @@ def test_memberships_are_added_unless_purge_members_makes_them_exact(scim_users_
     groups_diff = exact["diff"][1]
     assert "outsider@example.com" in groups_diff["before"]["all-staff"]["members"]
     assert "outsider@example.com" not in groups_diff["after"]["all-staff"]["members"]
-    memberships = directory.members()
+    memberships = scim.memberships()
     assert memberships["all-staff"] == names_in(people, "all-staff")
     assert memberships["keep-as-is"] == ["outsider@example.com"]
 
     # A declared group that no item names is emptied by purge_members.
     emptied = scim_users_task(people, purge_members=True, groups_declared=[{"display_name": "keep-as-is"}])
-    assert emptied["groups"]["updated"] == ["keep-as-is"] and directory.members()["keep-as-is"] == []
+    assert emptied["groups"]["updated"] == ["keep-as-is"] and scim.memberships()["keep-as-is"] == []
 
 
-def test_declared_groups_get_their_external_id_and_absent_ones_are_deleted(scim_users_task, sandbox, directory):
-    directory.add_group("contractors-2025")
+def test_declared_groups_get_their_external_id_and_absent_ones_are_deleted(scim_users_task, sandbox, scim):
+    scim.create_group("contractors-2025")
     people = PEOPLE[:3]
     declared = [{"display_name": "all-staff", "external_id": "00g-all"},
                 {"display_name": "contractors-2025", "state": "absent"},
@@ -147,9 +102,9 @@ def test_declared_groups_get_their_external_id_and_absent_ones_are_deleted(scim_
     result = scim_users_task(people, groups_declared=declared)
     assert sorted(result["groups"]["created"]) == ["admins", "all-staff", "odd-staff", "tenth-staff"]
     assert result["groups"]["deleted"] == ["contractors-2025"]
-    groups = directory.groups()
+    groups = scim.groups()
     assert groups["all-staff"]["externalId"] == "00g-all" and "contractors-2025" not in groups
-    assert directory.members()["admins"] == []
+    assert scim.memberships()["admins"] == []
 
     again = scim_users_task(people, groups_declared=declared)
     assert not again["changed"] and again["groups"]["deleted"] == []
@@ -169,7 +124,7 @@ def test_groups_that_cannot_be_planned_fail_before_any_request(scim_users_task, 
     assert sandbox.stats()["token_requests"] == 0 and requests_sent(sandbox) == 0
 
 
-def test_an_offboarded_or_deleted_person_is_nobodys_new_member(scim_users_task, sandbox, directory):
+def test_an_offboarded_or_deleted_person_is_nobodys_new_member(scim_users_task, sandbox, scim):
     staff = PEOPLE[:2]
     scim_users_task(staff)
     leaving = [dict(staff[0], state="absent"), staff[1], person(7, "all-staff", active=False)]
@@ -179,13 +134,13 @@ def test_an_offboarded_or_deleted_person_is_nobodys_new_member(scim_users_task, 
     assert "joiner007@example.com" not in json.dumps(after)  # nobody found to deactivate: not created, not added
 
 
-def test_people_file_with_groups(scim_users_task, sandbox, directory, tmp_path):
+def test_people_file_with_groups(scim_users_task, sandbox, scim, tmp_path):
     people_file = tmp_path / "people.yml"
     people_file.write_text(yaml.safe_dump({"users": PEOPLE[:5]}))
     result = scim_users_task([], users_file=str(people_file))
     assert len(result["created"]) == 5 and sorted(result["groups"]["created"]) == ["all-staff", "odd-staff",
                                                                                    "tenth-staff"]
-    assert directory.members()["odd-staff"] == names_in(PEOPLE[:5], "odd-staff")
+    assert scim.memberships()["odd-staff"] == names_in(PEOPLE[:5], "odd-staff")
 
     people_file.write_text(yaml.safe_dump([PEOPLE[1], dict(PEOPLE[0], groups={"all-staff": True})]))
     sandbox.reset_stats()
@@ -194,15 +149,15 @@ def test_people_file_with_groups(scim_users_task, sandbox, directory, tmp_path):
     assert requests_sent(sandbox) == 0
 
 
-def test_a_group_is_found_whatever_the_case_of_its_name(scim_users_task, sandbox, directory):
-    directory.add_group("Staff")
+def test_a_group_is_found_whatever_the_case_of_its_name(scim_users_task, sandbox, scim):
+    scim.create_group("Staff")
     result = scim_users_task([person(1, "staff")])
     assert result["groups"]["updated"] == ["staff"] and result["groups"]["created"] == []
-    assert list(directory.members()) == ["Staff"]  # found case-insensitively, not created again
-    assert directory.members()["Staff"] == ["joiner001@example.com"]
+    assert list(scim.memberships()) == ["Staff"]  # found case-insensitively, not created again
+    assert scim.memberships()["Staff"] == ["joiner001@example.com"]
 
 
-def test_a_user_or_group_that_fails_is_reported_and_the_rest_is_done(scim_users_task, sandbox, directory):
+def test_a_user_or_group_that_fails_is_reported_and_the_rest_is_done(scim_users_task, sandbox, scim):
     people = PEOPLE[:3]  # joiner000 (all-staff, tenth-staff), joiner001 (all-staff, odd-staff), joiner002 (all-staff)
     refusal = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "400"}
     sandbox.inject(target="scim", status=400, method="POST", path_contains="/Users", json=dict(refusal, detail="No user"))
@@ -215,11 +170,11 @@ def test_a_user_or_group_that_fails_is_reported_and_the_rest_is_done(scim_users_
     assert "No user" in user_failure["error"]
     assert group_failure == {"group": "all-staff", "error": group_failure["error"]} and "No members" in group_failure["error"]
     assert "2 of the users and groups failed" in result["msg"]
-    memberships = directory.members()
+    memberships = scim.memberships()
     # all-staff was created, and then its members refused; the user who was not created is in no group.
     assert memberships["all-staff"] == [] and memberships["odd-staff"] == ["joiner001@example.com"]
     assert memberships["tenth-staff"] == []
 
     healed = scim_users_task(people)
     assert healed["failures"] == [] and healed["created"] == ["joiner000@example.com"]
-    assert directory.members()["all-staff"] == names_in(people, "all-staff")
+    assert scim.memberships()["all-staff"] == names_in(people, "all-staff")

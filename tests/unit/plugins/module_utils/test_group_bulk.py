@@ -9,7 +9,12 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ApiError, ConfigError, ScimKitError
-from ansible_collections.scimkit.atlassian.plugins.module_utils._group_bulk import parse_group_items, reconcile_groups
+from ansible_collections.scimkit.atlassian.plugins.module_utils._group_bulk import (
+    Member,
+    UserGroups,
+    parse_group_items,
+    reconcile_groups,
+)
 
 
 class FakeClient:
@@ -118,8 +123,6 @@ def test_a_group_created_whose_members_then_fail_counts_as_changed():
 # -- the groups of a scim_users task (UserGroups) ------------------------------------------------
 
 def test_user_groups_refuse_what_cannot_be_planned_naming_every_cause():
-    from ansible_collections.scimkit.atlassian.plugins.module_utils._group_bulk import UserGroups
-
     declared = [{"display_name": "Old-Team", "state": "absent"}, {"display_name": "admins"},
                 {"display_name": "ADMINS"}, {"display_name": ""}]
     named = {1: ["old-team"], 2: ["ok", " "]}
@@ -133,8 +136,6 @@ def test_user_groups_refuse_what_cannot_be_planned_naming_every_cause():
 
 
 def test_user_groups_members_are_the_items_and_created_users_join_after_their_create():
-    from ansible_collections.scimkit.atlassian.plugins.module_utils._group_bulk import Member, UserGroups
-
     client = FakeClient(groups=[{"id": "g-team", "displayName": "Team", "members": [{"value": "u-old"}]}])
     groups = UserGroups([{"display_name": "Empty-me", "purge_members": True}], {1: ["team"], 2: ["Team", "new"]},
                         labels={1: "ann", 2: "bo"}, purge_members=False)
