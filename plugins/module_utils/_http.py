@@ -32,7 +32,9 @@ from urllib.parse import quote, urlsplit
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
     ConfigError,
     DependencyError,
+    ScimKitError,
     TransportError,
+    summarize_body,
 )
 
 try:
@@ -485,6 +487,19 @@ def _reason(exc: Exception) -> str:
     return text.rstrip(".")
 
 
+def json_body(response: t.Any, request: str) -> t.Any:
+    """The JSON of a successful answer (None for 204 or no body); one that is not JSON fails naming ``request``."""
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise ScimKitError(
+            f"{request} answered HTTP {response.status_code} with "
+            f"{summarize_body(response.text, response.headers.get('Content-Type'))}."
+        ) from None
+
+
 __all__ = [
     "BackoffGate",
     "HAS_REQUESTS",
@@ -494,6 +509,7 @@ __all__ = [
     "REQUESTS_IMPORT_ERROR",
     "USER_AGENT",
     "WRITE_METHODS",
+    "json_body",
     "origin_of",
     "path_segment",
     "seconds_until",

@@ -25,7 +25,7 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
     TransportError,
     summarize_body,
 )
-from ansible_collections.scimkit.atlassian.plugins.module_utils._http import WRITE_METHODS, path_segment, seconds_until
+from ansible_collections.scimkit.atlassian.plugins.module_utils._http import WRITE_METHODS, json_body, path_segment, seconds_until
 
 if t.TYPE_CHECKING:
     from ansible_collections.scimkit.atlassian.plugins.module_utils._http import HttpClient
@@ -190,15 +190,7 @@ class OrgClient:
         if response.status_code >= 400:
             raise parse_org_error(response.status_code, response.text, response.headers.get("Content-Type"),
                                   method, path)
-        if response.status_code == 204 or not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            raise ScimKitError(
-                f"Atlassian admin API {method} {path} answered HTTP {response.status_code} with "
-                f"{summarize_body(response.text, response.headers.get('Content-Type'))}."
-            ) from None
+        return json_body(response, f"Atlassian admin API {method} {path}")
 
     def read_by_post(self, path: str, body: t.Any) -> t.Any:
         """A POST that only reads (searches, workspaces, links by e-mail): retried like a GET after a 5xx or a lost answer."""

@@ -23,7 +23,7 @@ from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import (
     summarize_body,
 )
 
-from ansible_collections.scimkit.atlassian.plugins.module_utils._http import WRITE_METHODS, path_segment
+from ansible_collections.scimkit.atlassian.plugins.module_utils._http import WRITE_METHODS, json_body, path_segment
 
 if t.TYPE_CHECKING:
     from ansible_collections.scimkit.atlassian.plugins.module_utils._http import HttpClient
@@ -159,15 +159,7 @@ class ScimClient:
         if response.status_code >= 400:
             raise parse_error(response.status_code, response.text, response.headers.get("Content-Type"), method, path,
                               token_source=FETCHED_TOKEN if self._tokens.can_renew else GIVEN_TOKEN)
-        if response.status_code == 204 or not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            raise ScimKitError(
-                f"SCIM {method} {path} answered HTTP {response.status_code} with "
-                f"{summarize_body(response.text, response.headers.get('Content-Type'))}."
-            ) from None
+        return json_body(response, f"SCIM {method} {path}")
 
     @staticmethod
     def _resource_path(resource_type: str, resource_id: str | None = None) -> str:
