@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ConfigError, ScimKitError
+from ansible_collections.scimkit.atlassian.plugins.module_utils._group_bulk import ACTIONS as GROUP_ACTIONS
 from ansible_collections.scimkit.atlassian.plugins.module_utils._group_bulk import GroupsResult, Member, UserGroups
 from ansible_collections.scimkit.atlassian.plugins.module_utils._identity import DirectoryIndex, LinkedUsers, resolve_user
 from ansible_collections.scimkit.atlassian.plugins.module_utils._outcome import Outcome
@@ -100,6 +101,19 @@ class BulkResult:
         """The failures for the module's result: users as {item, user, error}, groups as {group, error}."""
         return ([failure.as_dict() for failure in self.failures]
                 + [{"group": failure.group, "error": failure.error} for failure in (self.groups.failures if self.groups else [])])
+
+    def module_result(self, *, diff: bool) -> dict[str, t.Any]:
+        """scim_users' result: the users by action, the groups by action, the failures, and the diff in diff mode."""
+        groups = self.groups.outcomes if self.groups else {action: [] for action in GROUP_ACTIONS}
+        output: dict[str, t.Any] = {"changed": self.changed, **self.outcomes, "groups": groups,
+                                    "failures": self.failure_list()}
+        if diff:
+            output["diff"] = diff_view(self)
+            if self.groups is not None:  # two diffs, each with its header, as Ansible's callbacks show a list
+                output["diff"] = [dict(output["diff"], before_header="users", after_header="users"),
+                                  dict(self.groups.module_result(diff=True)["diff"], before_header="groups",
+                                       after_header="groups")]
+        return output
 
 
 class PlanError(ScimKitError):

@@ -414,9 +414,8 @@ diff:
 
 import copy
 
-from ansible_collections.scimkit.atlassian.plugins.module_utils._bulk import USERS_ITEM_SPEC, diff_view, read_users_file, reconcile_users
+from ansible_collections.scimkit.atlassian.plugins.module_utils._bulk import USERS_ITEM_SPEC, read_users_file, reconcile_users
 from ansible_collections.scimkit.atlassian.plugins.module_utils._errors import ScimKitError
-from ansible_collections.scimkit.atlassian.plugins.module_utils._group_bulk import ACTIONS as GROUP_ACTIONS
 from ansible_collections.scimkit.atlassian.plugins.module_utils._group_bulk import USER_GROUP_SPEC
 from ansible_collections.scimkit.atlassian.plugins.module_utils._module import MAX_CONCURRENCY, ScimModule, check_concurrency, org_connection_spec
 
@@ -430,16 +429,9 @@ def ensure_users(scim: ScimModule) -> dict:
         purge=params["purge"], purge_action=params["purge_action"], max_purge=params["max_purge"],
         diff=scim.diff_mode, links=scim.scim_links(), groups=params["groups"], purge_members=params["purge_members"],
     )
-    groups = result.groups.outcomes if result.groups else {action: [] for action in GROUP_ACTIONS}
-    output = {"changed": result.changed or scim.wrote, **result.outcomes, "groups": groups,
-              "failures": result.failure_list()}
-    if scim.diff_mode:
-        output["diff"] = diff_view(result)
-        if result.groups is not None:
-            output["diff"] = [dict(output["diff"], before_header="users", after_header="users"),
-                              dict(result.groups.module_result(diff=True)["diff"], before_header="groups",
-                                   after_header="groups")]
-    if result.failures:
+    output = result.module_result(diff=scim.diff_mode)
+    output["changed"] = output["changed"] or scim.wrote
+    if output["failures"]:  # a user's or a group's
         raise ScimKitError(result.summary(), **output)
     return output
 

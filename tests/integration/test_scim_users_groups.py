@@ -178,3 +178,15 @@ def test_a_user_or_group_that_fails_is_reported_and_the_rest_is_done(scim_users_
     healed = scim_users_task(people)
     assert healed["failures"] == [] and healed["created"] == ["joiner000@example.com"]
     assert scim.memberships()["all-staff"] == names_in(people, "all-staff")
+
+
+def test_a_group_that_fails_alone_fails_the_task(scim_users_task, sandbox, scim):
+    people = PEOPLE[:2]
+    scim_users_task(people)
+    sandbox.inject(target="scim", status=400, method="PATCH", path_contains="/Groups/",
+                   json={"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "400", "detail": "No"})
+    result = scim_users_task(people + [person(9, "all-staff")])
+    assert result["failed"] and result["changed"]  # the user was created; joining all-staff was refused
+    assert result["created"] == ["joiner009@example.com"]
+    assert result["failures"] == [{"group": "all-staff", "error": result["failures"][0]["error"]}]
+    assert "1 of the users and groups failed (group 'all-staff'" in result["msg"]
