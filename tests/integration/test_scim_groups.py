@@ -10,47 +10,27 @@ import json
 import math
 
 import pytest
-import requests
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
 NAMES = [f"staff{number:03d}@example.com" for number in range(150)]
 
 
 @pytest.fixture
-def directory(sandbox):
-    """Direct SCIM access to create users and groups and read groups without the module under test."""
-    session = requests.Session()
-    session.trust_env = False
-    session.headers["Authorization"] = f"Bearer {sandbox.info['sandbox_api_key']}"
-    base = sandbox.info["sandbox_base_url"]
+def directory(sandbox, scim):
+    """Set-up through the conftest scim fixture, without the module under test; the counters restart after it."""
 
     class Directory:
         def add_users(self, names) -> dict[str, str]:
-            ids = {}
-            for name in names:
-                response = session.post(f"{base}/Users", timeout=10, json={
-                    "schemas": [USER_SCHEMA], "userName": name,
-                    "emails": [{"value": name, "type": "work", "primary": True}]})
-                response.raise_for_status()
-                ids[name] = response.json()["id"]
+            ids = {name: scim.create_user({"schemas": [USER_SCHEMA], "userName": name,
+                                           "emails": [{"value": name, "type": "work", "primary": True}]})["id"]
+                   for name in names}
             sandbox.reset_stats()
             return ids
 
         def add_group(self, name: str) -> None:
-            session.post(f"{base}/Groups", timeout=10,
-                         json={"schemas": [GROUP_SCHEMA], "displayName": name}).raise_for_status()
+            scim.create_group(name)
             sandbox.reset_stats()
-
-        def groups(self) -> dict[str, dict]:
-            response = session.get(f"{base}/Groups", params={"count": 100}, timeout=10)
-            response.raise_for_status()
-            return {group["displayName"]: group for group in response.json().get("Resources", [])}
-
-        def members(self, name: str, ids: dict[str, str]) -> list[str]:
-            names = {value: key for key, value in ids.items()}
-            return sorted(names[member["value"]] for member in self.groups()[name].get("members", []))
 
     return Directory()
 
@@ -82,22 +62,22 @@ def wanted_groups() -> list[dict]:
     ]
 
 
-def test_create_rerun_and_request_budget(reconcile, sandbox, directory):
-    ids = directory.add_users(NAMES)
+def test_create_rerun_and_request_budget(reconcile, sandbox, directory, scim):
+    directory.add_users(NAMES)
     groups = wanted_groups()
 
     check, _run = reconcile(groups, "--check")
     assert sorted(check["created"]) == sorted(g["display_name"] for g in groups) and check["changed"]
-    assert writes(sandbox) == {} and directory.groups() == {}
+    assert writes(sandbox) == {} and scim.groups() == {}
 
     sandbox.reset_stats()
     first, _run = reconcile(groups)
     assert sorted(first["created"]) == sorted(check["created"]) and first["failures"] == []
     # 4 creates; all-staff's 150 additions in 2 batches of at most 100, odd-staff's 75 in 1.
     assert writes(sandbox) == {"POST": 4, "PATCH": 3}
-    assert directory.members("all-staff", ids) == sorted(NAMES)
-    assert directory.members("odd-staff", ids) == sorted(NAMES[1::2])
-    assert directory.groups()["all-staff"]["externalId"] == "00g-all"
+    assert scim.memberships()["all-staff"] == sorted(NAMES)
+    assert scim.memberships()["odd-staff"] == sorted(NAMES[1::2])
+    assert scim.groups()["all-staff"]["externalId"] == "00g-all"
 
     sandbox.reset_stats()
     rerun, _run = reconcile(groups)
@@ -116,13 +96,13 @@ def test_create_rerun_and_request_budget(reconcile, sandbox, directory):
     diffed, shown = reconcile(exact, "--diff")
     assert diffed["updated"] == ["all-staff", "odd-staff"]
     assert writes(sandbox) == {"PATCH": 3}  # 140 removals in 2 requests, 1 addition in 1
-    assert directory.members("all-staff", ids) == sorted(NAMES[:10])
-    assert NAMES[0] in directory.members("odd-staff", ids) and len(directory.members("odd-staff", ids)) == 76
+    assert scim.memberships()["all-staff"] == sorted(NAMES[:10])
+    assert NAMES[0] in scim.memberships()["odd-staff"] and len(scim.memberships()["odd-staff"]) == 76
     assert diffed["diff"]["after"]["all-staff"]["members"] == sorted(NAMES[:10])
     assert f'-            "{NAMES[149]}"' in shown.stdout
 
 
-def test_invalid_and_repeated_items_fail_before_any_request(reconcile, sandbox, directory):
+def test_invalid_and_repeated_items_fail_before_any_request(reconcile, sandbox, directory, scim):
     directory.add_users(NAMES[:2])
     groups = [{"display_name": "jira-users", "members": NAMES[:2]},
               {"display_name": "Jira-Users"},
@@ -135,10 +115,10 @@ def test_invalid_and_repeated_items_fail_before_any_request(reconcile, sandbox, 
     assert "item 3 (ok-group): members holds an empty value" in result["msg"]
     assert "item 4 (purgers): purge_members needs members" in result["msg"]
     assert sum(sandbox.stats()["scim_requests"].values()) == 0
-    assert directory.groups() == {}
+    assert scim.groups() == {}
 
 
-def test_unknown_members_fail_a_real_run_and_are_additions_in_check_mode(reconcile, sandbox, directory):
+def test_unknown_members_fail_a_real_run_and_are_additions_in_check_mode(reconcile, sandbox, directory, scim):
     directory.add_users(NAMES[:2])
     groups = [{"display_name": "first", "members": NAMES[:2]},
               {"display_name": "second", "members": [NAMES[0], "newhire@example.com"]}]
@@ -146,7 +126,7 @@ def test_unknown_members_fail_a_real_run_and_are_additions_in_check_mode(reconci
     assert result["failed"] and not result.get("changed")
     assert "members: 1 member name of item 2 (second) matches no user of the directory: 'newhire@example.com'" \
         in result["msg"]
-    assert writes(sandbox) == {} and directory.groups() == {}
+    assert writes(sandbox) == {} and scim.groups() == {}
 
     check, run = reconcile(groups, "--check", "--diff")
     assert not check.get("failed") and check["created"] == ["first", "second"]
@@ -156,7 +136,7 @@ def test_unknown_members_fail_a_real_run_and_are_additions_in_check_mode(reconci
     assert writes(sandbox) == {}
 
 
-def test_purge_is_guarded_and_names_the_groups(reconcile, sandbox, directory):
+def test_purge_is_guarded_and_names_the_groups(reconcile, sandbox, directory, scim):
     for number in range(25):
         directory.add_group(f"old-{number:02d}")
     directory.add_group("keep")
@@ -165,14 +145,14 @@ def test_purge_is_guarded_and_names_the_groups(reconcile, sandbox, directory):
     assert "purge would delete 25 groups, more than max_purge (10)" in refused["msg"]
     assert "'old-00', 'old-01'" in refused["msg"] and "'old-19' and 5 more" in refused["msg"]
     assert "'old-20'" not in refused["msg"]
-    assert writes(sandbox) == {} and len(directory.groups()) == 26
+    assert writes(sandbox) == {} and len(scim.groups()) == 26
 
     done, _run = reconcile([{"display_name": "KEEP"}], purge=True, max_purge=25)
     assert len(done["deleted"]) == 25 and done["unchanged"] == ["KEEP"]
-    assert list(directory.groups()) == ["keep"]
+    assert list(scim.groups()) == ["keep"]
 
 
-def test_a_group_created_whose_members_fail_reports_changed(reconcile, sandbox, directory):
+def test_a_group_created_whose_members_fail_reports_changed(reconcile, sandbox, directory, scim):
     directory.add_users(NAMES[:3])
     sandbox.inject(status=400, method="PATCH", json={
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "400", "detail": "Injected refusal."})
@@ -181,4 +161,4 @@ def test_a_group_created_whose_members_fail_reports_changed(reconcile, sandbox, 
     assert result["created"] == ["half-done"]
     assert result["failures"][0]["item"] == 1 and result["failures"][0]["group"] == "half-done"
     assert "Injected refusal" in result["failures"][0]["error"]
-    assert "half-done" in directory.groups()
+    assert "half-done" in scim.groups()
